@@ -1,0 +1,5 @@
+"""Tradewire: a self-hosted, white-label integration platform for retail."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,156 @@
+"""The one place where HTTP answers become Tradewire errors.
+
+429 and 5xx and transport failures are retryable (``Retry-After`` honoured), 401/403 are
+auth errors that pause the connection, other 4xx are permanent. A connector overrides only
+``classify_body`` for vendors that hide errors in 200 bodies.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from tradewire.connectors.base.budget import RateBudget, UnlimitedBudget
+from tradewire.errors import VendorAuthError, VendorRateLimited, VendorRejected, VendorRetryable
+
+BodyClassifier = Callable[[httpx.Response], None]
+
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _short_body(response: httpx.Response, limit: int = 500) -> str:
+    try:
+        text = response.text
+    except (UnicodeDecodeError, httpx.ResponseNotRead):
+        return "<unreadable body>"
+    return text[:limit]
+
+
+def classify_response(response: httpx.Response, *, system: str) -> None:
+    """Raise the right error for a non-success ``response``; return for 1xx–3xx.
+
+    Raises:
+        VendorRateLimited: 429.
+        VendorRetryable: 5xx (and 408).
+        VendorAuthError: 401, 403.
+        VendorRejected: any other 4xx.
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    where = f"{response.request.method} {response.request.url.path}"
+    body = _short_body(response)
+    detail: dict[str, object] = {"status": status, "body": body, "request": where}
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status == 429:
+        raise VendorRateLimited(
+            f"{system} throttled {where} (429)", status=status, system=system, retry_after=retry_after, detail=detail
+        )
+    if status >= 500 or status == 408:
+        raise VendorRetryable(
+            f"{system} failed {where} ({status})", status=status, system=system, retry_after=retry_after, detail=detail
+        )
+    if status in (401, 403):
+        raise VendorAuthError(f"{system} refused credentials for {where} ({status}): {body}", status=status, system=system, detail=detail)
+    raise VendorRejected(f"{system} rejected {where} ({status}): {body}", status=status, system=system, detail=detail)
+
+
+class VendorHttp:
+    """An httpx client bound to one connection: rate budget first, then classify the answer.
+
+    Args:
+        system: vendor name for error messages.
+        base_url: the vendor (or sandbox) root.
+        budget: the connection's shared rate budget.
+        auth: an ``httpx.Auth`` that signs each request (OAuth 1.0a, bearer, …).
+        headers: sent on every request.
+        timeout: seconds for connect/read/write.
+        classify_body: optional hook for errors hidden in 2xx bodies.
+        transport: an httpx transport (``ASGITransport`` in unit tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        system: str,
+        base_url: str,
+        budget: RateBudget | None = None,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        classify_body: BodyClassifier | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 64,
+    ) -> None:
+        self.system = system
+        self.budget: RateBudget = budget or UnlimitedBudget()
+        self._classify_body = classify_body
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            auth=auth,
+            headers=dict(headers or {}),
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: str = "default",
+        cost: float = 1.0,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """Send one request through the rate budget and return the classified response.
+
+        Raises:
+            VendorRetryable: on 429/5xx/timeouts/connection errors.
+            VendorAuthError: on 401/403.
+            VendorRejected: on other 4xx or a body the connector classifies as an error.
+        """
+        await self.budget.acquire(scope, cost)
+        try:
+            response = await self._client.request(
+                method, url, json=json, params=params, headers=headers, content=content
+            )
+        except httpx.TimeoutException as exc:
+            raise VendorRetryable(f"{self.system} timed out on {method} {url}", system=self.system) from exc
+        except httpx.TransportError as exc:
+            raise VendorRetryable(
+                f"{self.system} unreachable on {method} {url}: {exc.__class__.__name__}", system=self.system
+            ) from exc
+        classify_response(response, system=self.system)
+        if self._classify_body is not None:
+            self._classify_body(response)
+        return response
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        await self._client.aclose()
