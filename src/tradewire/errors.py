@@ -72,6 +72,10 @@ class WebhookRejected(TradewireError):
         self.status = status
 
 
+class WebhookIgnored(TradewireError):
+    """A genuine delivery we have no use for (e.g. a topic no flow handles): answer 200, store nothing."""
+
+
 class NotFound(TradewireError):
     """The thing asked for does not exist (or belongs to another client)."""
 
