@@ -1,0 +1,317 @@
+"""The store port: everything flows, workers and services may ask of the database.
+
+Three implementations pass one contract suite: SQLite (embedded default), PostgreSQL
+(many hosts) and the in-memory twin (unit tests). Flows and services import this module
+only; SQL stays behind it.
+
+Tenant methods read the client from :mod:`tradewire.tenancy.context` and raise
+``TenantContextMissing`` without one. Worker methods (claim, heartbeat, apply, rescue) are
+fenced by lease instead: they act on runs the caller has claimed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class RunState(StrEnum):
+    """Where a run is. See docs/run-states.md for the diagram and who moves it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    RETRY_SCHEDULED = "retry_scheduled"
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+
+    @property
+    def terminal(self) -> bool:
+        """True for succeeded and dead."""
+        return self in (RunState.SUCCEEDED, RunState.DEAD)
+
+
+ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING, RunState.WAITING, RunState.RETRY_SCHEDULED)
+CLAIMABLE_STATES = (RunState.QUEUED, RunState.RETRY_SCHEDULED, RunState.WAITING)
+
+
+# --- tenancy ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """One client's account on one system, as stored (secrets still encrypted)."""
+
+    id: str
+    client_id: str
+    system: str
+    name: str
+    settings: dict[str, Any]
+    secrets: bytes
+    status: str
+    paused_reason: str | None = None
+
+
+# --- ingest -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run to create together with its message (outbox pattern) or as a dependency."""
+
+    flow: str
+    flow_version: int
+    ordering_key: str | None = None
+    ordering_seq: int = 0
+    priority: int = 0
+    input: dict[str, Any] | None = None
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestItem:
+    """One inbound message and the runs it starts, written in one transaction."""
+
+    client_id: str
+    connection_id: str | None
+    source: str
+    topic: str
+    idempotency_key: str
+    body: bytes
+    headers: dict[str, str]
+    runs: tuple[NewRun, ...]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one ingested message."""
+
+    message_id: int
+    duplicate: bool
+    run_ids: tuple[int, ...] = ()
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """A finished step: its output is what a re-run or replay reuses."""
+
+    name: str
+    attempt: int
+    output: Any
+    started_at: datetime
+    ended_at: datetime
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as operators see it."""
+
+    id: int
+    client_id: str
+    connection_id: str | None
+    flow: str
+    flow_version: int
+    state: RunState
+    message_id: int | None
+    ordering_key: str | None
+    ordering_seq: int
+    attempt: int
+    failures: int
+    next_at: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    wait_for: int | None
+    start_step: str | None
+    last_error: str | None
+    error_type: str | None
+    input: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    steps: tuple[StepRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    """A run a worker now holds, with what it needs to execute."""
+
+    run: RunRecord
+    body: bytes | None
+    topic: str | None
+    done_steps: dict[str, StepRecord]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """External id ↔ canonical id in one connection."""
+
+    connection_id: str
+    object_type: str
+    external_id: str
+    canonical_id: str
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """A business event on one canonical object (``order.exported``…)."""
+
+    object_type: str
+    canonical_id: str
+    event: str
+    system: str | None = None
+    connection_id: str | None = None
+    external_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    run_id: int | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Everything one run commits at once, fenced by its lease.
+
+    Applied only if ``lease_owner`` and ``attempt`` still match the stored run, so a worker
+    that lost its lease (a zombie) changes nothing. ``state`` None keeps the run running
+    (a checkpoint).
+    """
+
+    run_id: int
+    client_id: str
+    lease_owner: str
+    attempt: int
+    state: RunState | None
+    steps: tuple[StepRecord, ...] = ()
+    next_at: datetime | None = None
+    failures: int | None = None
+    last_error: str | None = None
+    error_type: str | None = None
+    bindings: tuple[Binding, ...] = ()
+    timeline: tuple[TimelineEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class DependencyOutcome:
+    """What became of a dependency a run asked for."""
+
+    run_id: int
+    state: RunState
+    last_error: str | None
+    parent_waiting: bool
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Operator queries over runs (all fields optional, combined with AND)."""
+
+    state: RunState | None = None
+    flow: str | None = None
+    since: datetime | None = None
+    ordering_key: str | None = None
+    limit: int = 100
+    before_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One stored inbound message."""
+
+    id: int
+    client_id: str
+    connection_id: str | None
+    source: str
+    topic: str
+    idempotency_key: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class BudgetGrant:
+    """Tokens granted from a shared bucket, and how long until the next one."""
+
+    granted: float
+    wait_seconds: float
+    tokens_left: float
+
+
+# --- the port -----------------------------------------------------------------------------
+
+
+class Store(Protocol):
+    """The durable store. All methods are synchronous; async callers use a thread."""
+
+    dialect: str
+
+    # lifecycle
+    def close(self) -> None: ...
+
+    # tenancy (system scope: these create or find the tenant itself)
+    def create_partner(self, name: str, *, partner_id: str | None = None) -> str: ...
+    def create_client(self, partner_id: str, name: str, *, client_id: str | None = None) -> str: ...
+    def create_connection(
+        self,
+        client_id: str,
+        system: str,
+        name: str,
+        settings: dict[str, Any],
+        secrets: bytes,
+        *,
+        connection_id: str | None = None,
+    ) -> str: ...
+    def get_connection(self, connection_id: str) -> ConnectionRecord: ...
+    def list_clients(self) -> list[tuple[str, str]]: ...
+    def set_connection_status(self, connection_id: str, status: str, reason: str | None) -> None: ...
+
+    # ingest (the connection already established the client)
+    def ingest(self, items: Sequence[IngestItem]) -> list[IngestResult]: ...
+
+    # worker (fenced by lease)
+    def claim(self, worker_id: str, limit: int, lease_seconds: float, now: datetime) -> list[ClaimedRun]: ...
+    def heartbeat(self, worker_id: str, run_ids: Sequence[int], lease_until: datetime) -> int: ...
+    def apply(self, transitions: Sequence[Transition], now: datetime) -> list[bool]: ...
+    def ensure_dependency(
+        self, parent: Transition, child: NewRun, now: datetime, wait_until: datetime
+    ) -> DependencyOutcome: ...
+    def rescue_expired(self, now: datetime) -> int: ...
+    def wake_orphaned_waiters(self, now: datetime) -> int: ...
+    def take_tokens(
+        self,
+        client_id: str,
+        connection_id: str,
+        scope: str,
+        want: float,
+        minimum: float,
+        rate: float,
+        burst: float,
+        now: datetime,
+    ) -> BudgetGrant: ...
+    def next_due(self, now: datetime) -> datetime | None: ...
+    def subscribe_wakeups(self, callback: Callable[[], None]) -> Callable[[], None] | None: ...
+
+    # tenant queries (need a client context)
+    def get_binding(self, connection_id: str, object_type: str, external_id: str) -> Binding | None: ...
+    def find_bindings(self, connection_id: str, object_type: str, canonical_ids: Sequence[str]) -> dict[str, str]: ...
+    def timeline(self, object_type: str, canonical_id: str) -> list[TimelineEvent]: ...
+    def get_run(self, run_id: int) -> RunRecord: ...
+    def list_runs(self, run_filter: RunFilter) -> list[RunRecord]: ...
+    def get_message(self, message_id: int) -> MessageRecord: ...
+    def replay(self, run_ids: Sequence[int], from_step: str | None, now: datetime) -> list[int]: ...
+    def dead_run_ids(self, since: datetime | None, flow: str | None) -> list[int]: ...
+    def count_by_state(self) -> dict[str, int]: ...
+    def get_cursor(self, connection_id: str, name: str) -> str | None: ...
+    def set_cursor(self, connection_id: str, name: str, value: str, now: datetime) -> None: ...
+    def append_audit(self, actor: str, action: str, target: str, detail: dict[str, Any], now: datetime) -> str: ...
+
+    # operations (system scope)
+    def count_all_by_state(self) -> dict[str, int]: ...
+    def try_lead(self, name: str, owner: str, ttl_seconds: float, now: datetime) -> bool: ...
+    def purge_succeeded(self, before: datetime) -> int: ...

@@ -1,0 +1,277 @@
+"""Store methods for tenants and operators. Tenant queries take the client from the context."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import insert
+
+from tradewire.errors import Conflict, NotFound
+from tradewire.runtime.store import queries
+from tradewire.runtime.store.port import (
+    Binding,
+    ConnectionRecord,
+    MessageRecord,
+    RunFilter,
+    RunRecord,
+    TimelineEvent,
+)
+from tradewire.runtime.store.sql_base import SqlBase, to_run, to_step
+from tradewire.runtime.store.tables import audit, clients, connections, partners
+from tradewire.tenancy.context import current_client, require_client
+
+GENESIS_HASH = "0" * 64
+
+
+def audit_hash(prev_hash: str, client_id: str | None, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime) -> str:
+    """SHA-256 over the previous hash and this entry's canonical JSON."""
+    payload = orjson.dumps(
+        {"prev": prev_hash, "client": client_id, "actor": actor, "action": action, "target": target, "detail": detail, "at": at.isoformat()},
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(payload).hexdigest()
+
+
+class TenantMethods(SqlBase):
+    """Partners, clients, connections, and the client-scoped operator queries."""
+
+    # --- tenancy (system scope) -------------------------------------------------------------
+
+    def create_partner(self, name: str, *, partner_id: str | None = None) -> str:
+        """Create a partner; returns its id."""
+        pid = partner_id or str(uuid.uuid4())
+        with self.write() as conn:
+            conn.execute(insert(partners).values(id=pid, name=name, created_at=datetime.now(UTC)))
+        return pid
+
+    def create_client(self, partner_id: str, name: str, *, client_id: str | None = None) -> str:
+        """Create a client of a partner; returns its id."""
+        cid = client_id or str(uuid.uuid4())
+        with self.write() as conn:
+            conn.execute(insert(clients).values(id=cid, partner_id=partner_id, name=name, created_at=datetime.now(UTC)))
+        return cid
+
+    def create_connection(
+        self,
+        client_id: str,
+        system: str,
+        name: str,
+        settings: dict[str, Any],
+        secrets: bytes,
+        *,
+        connection_id: str | None = None,
+    ) -> str:
+        """Create a connection of a client; returns its id."""
+        cid = connection_id or str(uuid.uuid4())
+        now = datetime.now(UTC)
+        with self.write() as conn:
+            conn.execute(
+                insert(connections).values(
+                    id=cid,
+                    client_id=client_id,
+                    system=system,
+                    name=name,
+                    settings=settings,
+                    secrets=secrets,
+                    status="active",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return cid
+
+    def get_connection(self, connection_id: str) -> ConnectionRecord:
+        """One connection by id (this is how an inbound webhook learns its client).
+
+        Raises:
+            NotFound: no such connection, or it belongs to another client than the context's.
+        """
+        with self.read() as conn:
+            row = conn.execute(queries.connection_by_id(connection_id)).first()
+        scoped = current_client()
+        if row is None or (scoped is not None and row._mapping["client_id"] != scoped):
+            raise NotFound(f"connection {connection_id!r} does not exist")
+        m = row._mapping
+        return ConnectionRecord(
+            id=m["id"],
+            client_id=m["client_id"],
+            system=m["system"],
+            name=m["name"],
+            settings=dict(m["settings"]),
+            secrets=bytes(m["secrets"]),
+            status=m["status"],
+            paused_reason=m["paused_reason"],
+        )
+
+    def list_clients(self) -> list[tuple[str, str]]:
+        """Every client as (id, name)."""
+        with self.read() as conn:
+            return [(r[0], r[1]) for r in conn.execute(queries.all_clients())]
+
+    def set_connection_status(self, connection_id: str, status: str, reason: str | None) -> None:
+        """Pause (status "paused") or resume ("active") a connection."""
+        with self.write() as conn:
+            conn.execute(queries.set_connection_status(connection_id, status, reason, datetime.now(UTC)))
+
+    # --- tenant queries ----------------------------------------------------------------------
+
+    def get_binding(self, connection_id: str, object_type: str, external_id: str) -> Binding | None:
+        """The binding of an external id, if any."""
+        client_id = require_client()
+        with self.read() as conn:
+            canonical = conn.execute(queries.binding(client_id, connection_id, object_type, external_id)).scalar()
+        if canonical is None:
+            return None
+        return Binding(connection_id, object_type, external_id, canonical)
+
+    def find_bindings(self, connection_id: str, object_type: str, canonical_ids: Sequence[str]) -> dict[str, str]:
+        """External ids of canonical ids in one connection (missing ones are left out)."""
+        client_id = require_client()
+        if not canonical_ids:
+            return {}
+        with self.read() as conn:
+            rows = conn.execute(queries.bindings_by_canonical(client_id, connection_id, object_type, list(canonical_ids)))
+            return {canonical: external for canonical, external in rows}
+
+    def timeline(self, object_type: str, canonical_id: str) -> list[TimelineEvent]:
+        """Business events of one object, oldest first."""
+        client_id = require_client()
+        with self.read() as conn:
+            rows = conn.execute(queries.timeline_of(client_id, object_type, canonical_id)).fetchall()
+        return [
+            TimelineEvent(
+                object_type=m["object_type"],
+                canonical_id=m["canonical_id"],
+                event=m["event"],
+                system=m["system"],
+                connection_id=m["connection_id"],
+                external_id=m["external_id"],
+                detail=dict(m["detail"]),
+                run_id=m["run_id"],
+                at=m["at"],
+            )
+            for m in (r._mapping for r in rows)
+        ]
+
+    def get_run(self, run_id: int) -> RunRecord:
+        """One run with its steps.
+
+        Raises:
+            NotFound: no such run for this client.
+        """
+        client_id = require_client()
+        with self.read() as conn:
+            row = conn.execute(queries.run_by_id(client_id, run_id)).first()
+            if row is None:
+                raise NotFound(f"run {run_id} does not exist")
+            steps = [to_step(s) for s in conn.execute(queries.steps_of([run_id]))]
+        return to_run(row, steps)
+
+    def list_runs(self, run_filter: RunFilter) -> list[RunRecord]:
+        """Runs of this client, newest first."""
+        client_id = require_client()
+        with self.read() as conn:
+            return [to_run(r) for r in conn.execute(queries.list_runs(client_id, run_filter))]
+
+    def get_message(self, message_id: int) -> MessageRecord:
+        """One stored message.
+
+        Raises:
+            NotFound: no such message for this client.
+        """
+        client_id = require_client()
+        with self.read() as conn:
+            row = conn.execute(queries.message_by_id(client_id, message_id)).first()
+        if row is None:
+            raise NotFound(f"message {message_id} does not exist")
+        m = row._mapping
+        return MessageRecord(
+            id=m["id"],
+            client_id=m["client_id"],
+            connection_id=m["connection_id"],
+            source=m["source"],
+            topic=m["topic"],
+            idempotency_key=m["idempotency_key"],
+            headers=dict(m["headers"]),
+            body=bytes(m["body"]),
+            received_at=m["received_at"],
+        )
+
+    def replay(self, run_ids: Sequence[int], from_step: str | None, now: datetime) -> list[int]:
+        """Queue ended runs again, from the start or from a named step; returns the runs queued.
+
+        Raises:
+            NotFound: a run does not exist for this client.
+            Conflict: a run is still active, or never reached ``from_step``.
+        """
+        client_id = require_client()
+        queued: list[int] = []
+        with self.write() as conn:
+            for run_id in run_ids:
+                if conn.execute(queries.run_by_id(client_id, run_id)).first() is None:
+                    raise NotFound(f"run {run_id} does not exist")
+                started: datetime | None = None
+                if from_step is not None:
+                    started = conn.execute(queries.step_started(run_id, from_step)).scalar()
+                    if started is None:
+                        raise Conflict(f"run {run_id} never reached step {from_step!r}; replay it from the start")
+                if conn.execute(queries.replay_run(client_id, run_id, from_step, now)).rowcount != 1:
+                    raise Conflict(f"run {run_id} is still active; only succeeded or dead runs can be replayed")
+                conn.execute(queries.delete_steps_from(run_id, started))
+                queued.append(run_id)
+            if queued:
+                self.after_enqueue(conn)
+        return queued
+
+    def dead_run_ids(self, since: datetime | None, flow: str | None) -> list[int]:
+        """Dead runs of this client, oldest first."""
+        client_id = require_client()
+        with self.read() as conn:
+            return [r[0] for r in conn.execute(queries.dead_run_ids(client_id, since, flow))]
+
+    def count_by_state(self) -> dict[str, int]:
+        """Runs of this client per state."""
+        client_id = require_client()
+        with self.read() as conn:
+            return {state: count for state, count in conn.execute(queries.count_by_state(client_id))}
+
+    def count_all_by_state(self) -> dict[str, int]:
+        """Runs of every client per state (for /metrics)."""
+        with self.read() as conn:
+            return {state: count for state, count in conn.execute(queries.count_by_state(None))}
+
+    def get_cursor(self, connection_id: str, name: str) -> str | None:
+        """A polling cursor of one connection."""
+        client_id = require_client()
+        with self.read() as conn:
+            value: str | None = conn.execute(queries.cursor_value(client_id, connection_id, name)).scalar()
+            return value
+
+    def set_cursor(self, connection_id: str, name: str, value: str, now: datetime) -> None:
+        """Store a polling cursor (only after the records it covers are stored)."""
+        client_id = require_client()
+        with self.write() as conn:
+            self.upsert_cursor(
+                conn,
+                {"connection_id": connection_id, "name": name, "client_id": client_id, "value": value, "updated_at": now},
+            )
+
+    def append_audit(self, actor: str, action: str, target: str, detail: dict[str, Any], now: datetime) -> str:
+        """Append a hash-chained audit entry; returns its hash."""
+        client_id = require_client()
+        with self.write() as conn:
+            self.lock_name(conn, "audit")
+            prev = conn.execute(queries.last_audit_hash()).scalar() or GENESIS_HASH
+            digest = audit_hash(prev, client_id, actor, action, target, detail, now)
+            conn.execute(
+                insert(audit).values(
+                    client_id=client_id, actor=actor, action=action, target=target, detail=detail, at=now,
+                    prev_hash=prev, hash=digest,
+                )
+            )
+        return digest

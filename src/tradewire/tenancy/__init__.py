@@ -1,0 +1,1 @@
+"""Tenancy: partners own clients, clients own connections; every row belongs to one client."""
