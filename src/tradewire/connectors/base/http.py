@@ -18,6 +18,7 @@ from tradewire.connectors.base.budget import RateBudget, UnlimitedBudget
 from tradewire.errors import VendorAuthError, VendorRateLimited, VendorRejected, VendorRetryable
 
 BodyClassifier = Callable[[httpx.Response], None]
+ErrorDescriber = Callable[[httpx.Response], str | None]
 
 MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
 
@@ -48,8 +49,11 @@ def _short_body(response: httpx.Response, limit: int = 500) -> str:
     return text[:limit]
 
 
-def classify_response(response: httpx.Response, *, system: str) -> None:
+def classify_response(response: httpx.Response, *, system: str, describe: ErrorDescriber | None = None) -> None:
     """Raise the right error for a non-success ``response``; return for 1xx–3xx.
+
+    ``describe`` turns the vendor's structured error body into a readable reason (kept whole in
+    ``detail["reason"]``); without it, or when it returns None, the message quotes the raw body.
 
     Raises:
         VendorRateLimited: 429.
@@ -63,6 +67,10 @@ def classify_response(response: httpx.Response, *, system: str) -> None:
     where = f"{response.request.method} {response.request.url.path}"
     body = _short_body(response)
     detail: dict[str, object] = {"status": status, "body": body, "request": where}
+    reason = describe(response) if describe is not None else None
+    if reason:
+        detail["reason"] = reason
+        body = reason
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status == 429:
         raise VendorRateLimited(
@@ -88,6 +96,7 @@ class VendorHttp:
         headers: sent on every request.
         timeout: seconds for connect/read/write.
         classify_body: optional hook for errors hidden in 2xx bodies.
+        describe_error: optional hook turning a 4xx/5xx body into a readable reason.
         transport: an httpx transport (``ASGITransport`` in unit tests).
     """
 
@@ -103,8 +112,10 @@ class VendorHttp:
         classify_body: BodyClassifier | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 64,
+        describe_error: ErrorDescriber | None = None,
     ) -> None:
         self.system = system
+        self._describe_error = describe_error
         self.budget: RateBudget = budget or UnlimitedBudget()
         self._classify_body = classify_body
         self._client = httpx.AsyncClient(
@@ -146,7 +157,7 @@ class VendorHttp:
             raise VendorRetryable(
                 f"{self.system} unreachable on {method} {url}: {exc.__class__.__name__}", system=self.system
             ) from exc
-        classify_response(response, system=self.system)
+        classify_response(response, system=self.system, describe=self._describe_error)
         if self._classify_body is not None:
             self._classify_body(response)
         return response

@@ -1,0 +1,284 @@
+"""Canonical ⇄ NetSuite record bodies. Pure functions: no I/O, no clock.
+
+Money rules (so NetSuite's totals equal the channel's):
+
+- each line is ``rate = unit_price``, ``amount = quantity × unit_price − line discount``;
+- the order-level part of ``discount_total`` (what line discounts do not cover) goes on the
+  configured discount item as a negative ``discountRate``;
+- ``shipping_total`` is ``shippingCost``;
+- ``tax_total`` becomes one line on the configured tax item, or is left to NetSuite's tax engine
+  when no tax item is configured (and not added at all when prices include tax).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tradewire.canonical import Address, Customer, Order, OrderLine
+from tradewire.connectors.netsuite.schemas import NsAddress, NsSalesOrder
+from tradewire.connectors.netsuite.settings import NetSuiteSettings
+from tradewire.errors import MappingError
+
+# Sales order status ids (the ``orderStatus`` select field). [unverified] that a PATCH of
+# orderStatus to "C" cancels over REST in every account; NetSuite documents the ids for SuiteScript.
+STATUS_PENDING_APPROVAL = "A"
+STATUS_PENDING_FULFILLMENT = "B"
+STATUS_CANCELLED = "C"
+MEMO_MAX = 999
+
+
+def _money(value: Decimal) -> float:
+    # JSON numbers: a float's shortest repr prints back the same digits for amounts this size.
+    return float(value)
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise MappingError(f"NetSuite {what} {value!r} is not a number") from exc
+    if not result.is_finite():
+        raise MappingError(f"NetSuite {what} {value!r} is not a finite number")
+    return result
+
+
+def address_to_netsuite(address: Address) -> dict[str, Any]:
+    """An address sub-record (``shippingAddress``/``billingAddress``/``addressBookAddress``).
+
+    The company (if any) is the addressee and the person goes to ``attention``.
+    """
+    addressee = address.company or address.name
+    attention = address.name if address.company else None
+    country = {"id": address.country_code} if address.country_code else None  # [unverified] enum id = ISO alpha-2
+    return NsAddress.model_validate(
+        {
+            "addressee": addressee,
+            "attention": attention,
+            "addr1": address.line1,
+            "addr2": address.line2,
+            "city": address.city,
+            "state": address.region,
+            "zip": address.postal_code,
+            "country": country,
+            "addrPhone": address.phone,
+        }
+    ).wire()
+
+
+def customer_to_netsuite(customer: Customer, settings: NetSuiteSettings) -> dict[str, Any]:
+    """The ``customer`` body for an upsert keyed by ``externalId = customer.id``.
+
+    A customer with a company and no personal name becomes a company record; everyone else a
+    person. A person with no name at all is filed under their e-mail (or "Guest") as last name,
+    because NetSuite needs a name on person records.
+    """
+    has_name = bool(customer.first_name or customer.last_name)
+    is_person = has_name or not customer.company
+    body: dict[str, Any] = {
+        "externalId": customer.id,
+        "isPerson": is_person,
+        "subsidiary": {"id": settings.subsidiary_id},
+    }
+    if customer.first_name:
+        body["firstName"] = customer.first_name
+    if customer.last_name:
+        body["lastName"] = customer.last_name
+    if is_person and not has_name:
+        body["lastName"] = customer.email or "Guest"
+    if customer.company:
+        body["companyName"] = customer.company
+    if customer.email:
+        body["email"] = customer.email
+    if customer.phone:
+        body["phone"] = customer.phone
+    if customer.default_address is not None:
+        body["addressBook"] = {
+            "items": [
+                {
+                    "defaultBilling": True,
+                    "defaultShipping": True,
+                    "addressBookAddress": address_to_netsuite(customer.default_address),
+                }
+            ]
+        }
+    return body
+
+
+def _missing_items_error(missing: list[str]) -> MappingError:
+    if len(missing) == 1:
+        return MappingError(
+            f"SKU {missing[0]} is not an item in NetSuite: create it or map it", detail={"skus": missing}
+        )
+    return MappingError(
+        f"SKUs {', '.join(missing)} are not items in NetSuite: create them or map them", detail={"skus": missing}
+    )
+
+
+def _line(line: OrderLine, item_id: str, settings: NetSuiteSettings) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "item": {"id": item_id},
+        "quantity": line.quantity,
+        "rate": _money(line.unit_price),
+        "amount": _money(line.total),
+    }
+    if line.title:
+        body["description"] = line.title
+    if settings.default_location_id:
+        body["location"] = {"id": settings.default_location_id}
+    return body
+
+
+def order_to_sales_order(
+    order: Order, *, customer_ref: str, item_refs: Mapping[str, str], settings: NetSuiteSettings
+) -> dict[str, Any]:
+    """The ``salesOrder`` body for an upsert keyed by ``externalId = order.id``.
+
+    Args:
+        order: the canonical order.
+        customer_ref: NetSuite internal id of the customer (``entity``).
+        item_refs: SKU → NetSuite item internal id.
+        settings: the connection's settings (subsidiary, location, discount/tax items, currencies).
+
+    Raises:
+        MappingError: a line has no SKU, a SKU has no NetSuite item (the message names every one),
+            an order-level discount has no discount item configured, or the currency is not mapped.
+    """
+    no_sku = [line.line_id for line in order.lines if not line.sku]
+    if no_sku:
+        raise MappingError(
+            f"order {order.number}: line(s) {', '.join(no_sku)} have no SKU; NetSuite needs an item on every line"
+        )
+    missing = sorted({line.sku for line in order.lines if line.sku and line.sku not in item_refs})
+    if missing:
+        raise _missing_items_error(missing)
+
+    lines = [_line(line, item_refs[line.sku], settings) for line in order.lines if line.sku]
+    body: dict[str, Any] = {
+        "externalId": order.id,
+        "entity": {"id": customer_ref},
+        "tranDate": order.placed_at.astimezone(UTC).date().isoformat(),
+        "otherRefNum": order.number,
+        "shippingCost": _money(order.shipping_total),
+    }
+    memo = order.note or ""
+    if memo:
+        body["memo"] = memo if len(memo) <= MEMO_MAX else memo[: MEMO_MAX - 1] + "…"
+    if settings.currency_ids:
+        currency_id = settings.currency_ids.get(order.currency)
+        if currency_id is None:
+            raise MappingError(
+                f"order {order.number} is in {order.currency}, which has no NetSuite currency id in currency_ids"
+            )
+        body["currency"] = {"id": currency_id}
+    if settings.ship_method_id:
+        body["shipMethod"] = {"id": settings.ship_method_id}
+
+    order_discount = order.discount_total - sum((line.discount for line in order.lines), Decimal(0))
+    if order_discount > 0:
+        if not settings.discount_item_id:
+            raise MappingError(
+                f"order {order.number} has an order-level discount of {order_discount} {order.currency}, but no "
+                "discount_item_id is configured for this NetSuite connection"
+            )
+        body["discountItem"] = {"id": settings.discount_item_id}
+        body["discountRate"] = _money(-order_discount)
+
+    if order.tax_total > 0 and not order.taxes_included and settings.tax_item_id:
+        lines.append(
+            {
+                "item": {"id": settings.tax_item_id},
+                "quantity": 1,
+                "rate": _money(order.tax_total),
+                "amount": _money(order.tax_total),
+                "description": "Tax",
+            }
+        )
+    body["item"] = {"items": lines}
+    if order.shipping_address is not None:
+        body["shippingAddress"] = address_to_netsuite(order.shipping_address)
+    if order.billing_address is not None:
+        body["billingAddress"] = address_to_netsuite(order.billing_address)
+    return body
+
+
+def cancel_sales_order_body() -> dict[str, Any]:
+    """The PATCH body that cancels a sales order (status id ``C``). [unverified] wire shape."""
+    return {"orderStatus": {"id": STATUS_CANCELLED}}
+
+
+@dataclass(frozen=True)
+class SalesOrderView:
+    """A NetSuite sales order read back in canonical terms (lines, totals, number)."""
+
+    number: str | None
+    external_id: str | None
+    lines: list[OrderLine]
+    subtotal: Decimal
+    discount_total: Decimal
+    shipping_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+
+
+def sales_order_to_canonical_lines(
+    record: Mapping[str, Any] | NsSalesOrder, *, sku_by_item_id: Mapping[str, str], settings: NetSuiteSettings
+) -> SalesOrderView:
+    """Read a sales order (as sent, or as read with ``expandSubResources=true``) back into canonical lines and totals.
+
+    Line ids are the line positions (``"1"``, ``"2"`` …): NetSuite keeps no canonical line id.
+    The tax item's line becomes ``tax_total``; the discount item's negative rate joins
+    ``discount_total``.
+
+    Raises:
+        MappingError: a line has no item, an item id has no SKU in ``sku_by_item_id``, or a
+            number is not a number.
+    """
+    so = record if isinstance(record, NsSalesOrder) else NsSalesOrder.model_validate(record)
+    lines: list[OrderLine] = []
+    tax_total = Decimal(0)
+    for position, raw in enumerate(so.item.items if so.item else [], start=1):
+        item_id = raw.item.id
+        if item_id is None:
+            raise MappingError(f"sales order line {position} has no item id")
+        amount = _decimal(raw.amount if raw.amount is not None else 0, "amount")
+        if settings.tax_item_id and item_id == settings.tax_item_id:
+            tax_total += amount
+            continue
+        sku = sku_by_item_id.get(item_id)
+        if sku is None:
+            raise MappingError(f"NetSuite item {item_id} on line {position} has no known SKU")
+        quantity = _decimal(raw.quantity if raw.quantity is not None else 0, "quantity")
+        rate = _decimal(raw.rate if raw.rate is not None else 0, "rate")
+        if quantity != quantity.to_integral_value():
+            raise MappingError(f"line {position}: fractional quantity {quantity} cannot be a canonical line")
+        gross = quantity * rate
+        lines.append(
+            OrderLine(
+                line_id=str(position),
+                sku=sku,
+                title=raw.description or "",
+                quantity=int(quantity),
+                unit_price=rate,
+                discount=gross - amount,
+                total=amount,
+            )
+        )
+    subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal(0))
+    discount_total = sum((line.discount for line in lines), Decimal(0))
+    if so.discount_item is not None and so.discount_rate is not None:
+        discount_total += -_decimal(so.discount_rate, "discountRate")
+    shipping = _decimal(so.shipping_cost, "shippingCost") if so.shipping_cost is not None else Decimal(0)
+    return SalesOrderView(
+        number=so.other_ref_num,
+        external_id=so.external_id,
+        lines=lines,
+        subtotal=subtotal,
+        discount_total=discount_total,
+        shipping_total=shipping,
+        tax_total=tax_total,
+        total=subtotal - discount_total + shipping + tax_total,
+    )
