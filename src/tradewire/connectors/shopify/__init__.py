@@ -1,0 +1,41 @@
+"""Shopify: order webhooks in, GraphQL Admin API out, and a sandbox store for tests and the demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradewire.connectors.base.budget import RateLimit
+from tradewire.connectors.base.spec import ConnectorSpec
+from tradewire.connectors.shopify.mapping import ShopifyOrderSource
+from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
+from tradewire.connectors.shopify.webhooks import ShopifyWebhooks
+
+
+def sandbox_factory(**kwargs: Any) -> Any:
+    """``create_sandbox(**kwargs)``, imported on first use (the sandbox needs graphql-core and Starlette)."""
+    from tradewire.connectors.shopify.sandbox import create_sandbox
+
+    return create_sandbox(**kwargs)
+
+
+SPEC = ConnectorSpec(
+    system="shopify",
+    display_name="Shopify",
+    settings_model=ShopifySettings,
+    secrets_model=ShopifySecrets,
+    # GraphQL Admin API cost bucket (Standard plan): 100 points/s restored, 2000 points capacity.
+    rate_limits=(RateLimit(scope="graphql", rate=100.0, burst=2000.0),),
+    webhooks=ShopifyWebhooks(),
+    order_source=ShopifyOrderSource(),
+    sandbox=sandbox_factory,
+    capabilities=(
+        "webhooks.orders",
+        "order_source",
+        "orders.read",
+        "orders.cancel",
+        "webhooks.subscribe",
+        "sandbox",
+    ),
+)
+
+__all__ = ["SPEC"]
