@@ -41,6 +41,17 @@ class PermanentError(TradewireError):
     """Retrying cannot help: the run goes to the dead letters with this reason."""
 
 
+class RateBudgetWait(RetryableError):
+    """The connection's shared rate budget is empty for longer than a run should hold its lease.
+
+    The run is parked (``waiting``) until the bucket refills; it does not count as a failure.
+    """
+
+
+class ConnectionPaused(RateBudgetWait):
+    """The connection is paused (credentials refused, or by an operator): park until resumed."""
+
+
 class SkippableError(TradewireError):
     """Nothing to do for this input (e.g. a topic we do not handle): the run ends as skipped."""
 

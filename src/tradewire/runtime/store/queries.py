@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Unpack
 
 from sqlalchemy import Delete, Select, Update, and_, delete, func, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,7 +31,7 @@ _ACTIVE = [s.value for s in ACTIVE_STATES]
 _CLAIMABLE = [s.value for s in CLAIMABLE_STATES]
 
 
-def claimable_ids(limit: int, now: datetime) -> Select[tuple[int]]:
+def claimable_ids(limit: int, now: datetime) -> Select[int]:
     """Ids of runs that are due and at the head of their ordering key, best first.
 
     A run is blocked while another active run of its key is running, or comes before it
@@ -79,12 +80,12 @@ def mark_claimed(ids: ColumnElement[bool], worker_id: str, lease_until: datetime
     )
 
 
-def message_bodies(message_ids: Sequence[int]) -> Select[tuple[int, bytes, str]]:
+def message_bodies(message_ids: Sequence[int]) -> Select[int, bytes, str]:
     """Raw bodies and topics of messages."""
     return select(messages.c.id, messages.c.body, messages.c.topic).where(messages.c.id.in_(message_ids))
 
 
-def steps_of(run_ids: Sequence[int]) -> Select[tuple[object, ...]]:
+def steps_of(run_ids: Sequence[int]) -> Select[Unpack[tuple[Any, ...]]]:
     """Finished steps of runs, oldest first."""
     return select(steps).where(steps.c.run_id.in_(run_ids)).order_by(steps.c.run_id, steps.c.started_at)
 
@@ -98,9 +99,7 @@ def heartbeat(worker_id: str, run_ids: Sequence[int], lease_until: datetime) -> 
     )
 
 
-def fenced_transition(
-    run_id: int, lease_owner: str, attempt: int, values: dict[str, object]
-) -> Update:
+def fenced_transition(run_id: int, lease_owner: str, attempt: int, values: dict[str, object]) -> Update:
     """Change a run only if the caller still holds its lease at this attempt."""
     return (
         update(runs)
@@ -149,29 +148,29 @@ def rescue_expired(now: datetime) -> Update:
     )
 
 
-def next_due() -> Select[tuple[datetime]]:
+def next_due() -> Select[datetime]:
     """When the earliest claimable run becomes due."""
     return select(func.min(runs.c.next_at)).where(runs.c.state.in_(_CLAIMABLE))
 
 
-def run_by_id(client_id: str, run_id: int) -> Select[tuple[object, ...]]:
+def run_by_id(client_id: str, run_id: int) -> Select[Unpack[tuple[Any, ...]]]:
     """One run of one client."""
     return select(runs).where(runs.c.id == run_id, runs.c.client_id == client_id)
 
 
-def run_state(run_id: int) -> Select[tuple[str, str | None]]:
+def run_state(run_id: int) -> Select[str, str | None]:
     """State and last error of a run."""
     return select(runs.c.state, runs.c.last_error).where(runs.c.id == run_id)
 
 
-def run_id_by_dedupe(client_id: str, flow: str, dedupe_key: str) -> Select[tuple[int, str, str | None]]:
+def run_id_by_dedupe(client_id: str, flow: str, dedupe_key: str) -> Select[int, str, str | None]:
     """The run of ``flow`` with ``dedupe_key``."""
     return select(runs.c.id, runs.c.state, runs.c.last_error).where(
         runs.c.client_id == client_id, runs.c.flow == flow, runs.c.dedupe_key == dedupe_key
     )
 
 
-def list_runs(client_id: str, run_filter: RunFilter) -> Select[tuple[object, ...]]:
+def list_runs(client_id: str, run_filter: RunFilter) -> Select[Unpack[tuple[Any, ...]]]:
     """Runs of one client, newest first."""
     query = select(runs).where(runs.c.client_id == client_id)
     if run_filter.state is not None:
@@ -187,7 +186,7 @@ def list_runs(client_id: str, run_filter: RunFilter) -> Select[tuple[object, ...
     return query.order_by(runs.c.id.desc()).limit(run_filter.limit)
 
 
-def dead_run_ids(client_id: str, since: datetime | None, flow: str | None) -> Select[tuple[int]]:
+def dead_run_ids(client_id: str, since: datetime | None, flow: str | None) -> Select[int]:
     """Ids of dead runs of one client, oldest first."""
     query = select(runs.c.id).where(runs.c.client_id == client_id, runs.c.state == RunState.DEAD.value)
     if since is not None:
@@ -228,12 +227,12 @@ def delete_steps_from(run_id: int, from_started: datetime | None) -> Delete:
     return query
 
 
-def step_started(run_id: int, name: str) -> Select[tuple[datetime]]:
+def step_started(run_id: int, name: str) -> Select[datetime]:
     """When a step of a run started."""
     return select(steps.c.started_at).where(steps.c.run_id == run_id, steps.c.name == name)
 
 
-def count_by_state(client_id: str | None) -> Select[tuple[str, int]]:
+def count_by_state(client_id: str | None) -> Select[str, int]:
     """Runs per state (of one client, or of all)."""
     query = select(runs.c.state, func.count()).group_by(runs.c.state)
     if client_id is not None:
@@ -241,7 +240,7 @@ def count_by_state(client_id: str | None) -> Select[tuple[str, int]]:
     return query
 
 
-def binding(client_id: str, connection_id: str, object_type: str, external_id: str) -> Select[tuple[str]]:
+def binding(client_id: str, connection_id: str, object_type: str, external_id: str) -> Select[str]:
     """The canonical id bound to an external id."""
     return select(bindings.c.canonical_id).where(
         bindings.c.client_id == client_id,
@@ -253,7 +252,7 @@ def binding(client_id: str, connection_id: str, object_type: str, external_id: s
 
 def bindings_by_canonical(
     client_id: str, connection_id: str, object_type: str, canonical_ids: Sequence[str]
-) -> Select[tuple[str, str]]:
+) -> Select[str, str]:
     """External ids of canonical ids in one connection."""
     return select(bindings.c.canonical_id, bindings.c.external_id).where(
         bindings.c.client_id == client_id,
@@ -263,7 +262,7 @@ def bindings_by_canonical(
     )
 
 
-def timeline_of(client_id: str, object_type: str, canonical_id: str) -> Select[tuple[object, ...]]:
+def timeline_of(client_id: str, object_type: str, canonical_id: str) -> Select[Unpack[tuple[Any, ...]]]:
     """Business events of one object, oldest first."""
     return (
         select(timeline)
@@ -276,24 +275,24 @@ def timeline_of(client_id: str, object_type: str, canonical_id: str) -> Select[t
     )
 
 
-def message_by_id(client_id: str, message_id: int) -> Select[tuple[object, ...]]:
+def message_by_id(client_id: str, message_id: int) -> Select[Unpack[tuple[Any, ...]]]:
     """One stored message of one client."""
     return select(messages).where(messages.c.id == message_id, messages.c.client_id == client_id)
 
 
-def message_id_by_key(client_id: str, source: str, key: str) -> Select[tuple[int]]:
+def message_id_by_key(client_id: str, source: str, key: str) -> Select[int]:
     """The message stored under an idempotency key."""
     return select(messages.c.id).where(
         messages.c.client_id == client_id, messages.c.source == source, messages.c.idempotency_key == key
     )
 
 
-def connection_by_id(connection_id: str) -> Select[tuple[object, ...]]:
+def connection_by_id(connection_id: str) -> Select[Unpack[tuple[Any, ...]]]:
     """One connection (system scope: this is how a webhook finds its client)."""
     return select(connections).where(connections.c.id == connection_id)
 
 
-def all_clients() -> Select[tuple[str, str]]:
+def all_clients() -> Select[str, str]:
     """Every client."""
     return select(clients.c.id, clients.c.name).order_by(clients.c.name)
 
@@ -307,7 +306,7 @@ def set_connection_status(connection_id: str, status: str, reason: str | None, n
     )
 
 
-def budget_row(connection_id: str, scope: str) -> Select[tuple[float, float, float, datetime]]:
+def budget_row(connection_id: str, scope: str) -> Select[float, float, float, datetime]:
     """The token bucket of one connection scope."""
     return select(
         rate_budgets.c.tokens, rate_budgets.c.capacity, rate_budgets.c.refill_per_second, rate_budgets.c.updated_at
@@ -323,14 +322,14 @@ def update_budget(connection_id: str, scope: str, tokens: float, rate: float, bu
     )
 
 
-def cursor_value(client_id: str, connection_id: str, name: str) -> Select[tuple[str]]:
+def cursor_value(client_id: str, connection_id: str, name: str) -> Select[str]:
     """A polling cursor."""
     return select(cursors.c.value).where(
         cursors.c.client_id == client_id, cursors.c.connection_id == connection_id, cursors.c.name == name
     )
 
 
-def last_audit_hash() -> Select[tuple[str]]:
+def last_audit_hash() -> Select[str]:
     """The newest audit hash (the chain's head)."""
     return select(audit.c.hash).order_by(audit.c.id.desc()).limit(1)
 

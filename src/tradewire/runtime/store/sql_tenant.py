@@ -28,10 +28,20 @@ from tradewire.tenancy.context import current_client, require_client
 GENESIS_HASH = "0" * 64
 
 
-def audit_hash(prev_hash: str, client_id: str | None, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime) -> str:
+def audit_hash(
+    prev_hash: str, client_id: str | None, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
+) -> str:
     """SHA-256 over the previous hash and this entry's canonical JSON."""
     payload = orjson.dumps(
-        {"prev": prev_hash, "client": client_id, "actor": actor, "action": action, "target": target, "detail": detail, "at": at.isoformat()},
+        {
+            "prev": prev_hash,
+            "client": client_id,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "detail": detail,
+            "at": at.isoformat(),
+        },
         option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.sha256(payload).hexdigest()
@@ -135,8 +145,10 @@ class TenantMethods(SqlBase):
         if not canonical_ids:
             return {}
         with self.read() as conn:
-            rows = conn.execute(queries.bindings_by_canonical(client_id, connection_id, object_type, list(canonical_ids)))
-            return {canonical: external for canonical, external in rows}
+            rows = conn.execute(
+                queries.bindings_by_canonical(client_id, connection_id, object_type, list(canonical_ids))
+            )
+            return dict(rows.all())
 
     def timeline(self, object_type: str, canonical_id: str) -> list[TimelineEvent]:
         """Business events of one object, oldest first."""
@@ -238,12 +250,12 @@ class TenantMethods(SqlBase):
         """Runs of this client per state."""
         client_id = require_client()
         with self.read() as conn:
-            return {state: count for state, count in conn.execute(queries.count_by_state(client_id))}
+            return dict(conn.execute(queries.count_by_state(client_id)).all())
 
     def count_all_by_state(self) -> dict[str, int]:
         """Runs of every client per state (for /metrics)."""
         with self.read() as conn:
-            return {state: count for state, count in conn.execute(queries.count_by_state(None))}
+            return dict(conn.execute(queries.count_by_state(None)).all())
 
     def get_cursor(self, connection_id: str, name: str) -> str | None:
         """A polling cursor of one connection."""
@@ -258,7 +270,13 @@ class TenantMethods(SqlBase):
         with self.write() as conn:
             self.upsert_cursor(
                 conn,
-                {"connection_id": connection_id, "name": name, "client_id": client_id, "value": value, "updated_at": now},
+                {
+                    "connection_id": connection_id,
+                    "name": name,
+                    "client_id": client_id,
+                    "value": value,
+                    "updated_at": now,
+                },
             )
 
     def append_audit(self, actor: str, action: str, target: str, detail: dict[str, Any], now: datetime) -> str:
@@ -270,8 +288,14 @@ class TenantMethods(SqlBase):
             digest = audit_hash(prev, client_id, actor, action, target, detail, now)
             conn.execute(
                 insert(audit).values(
-                    client_id=client_id, actor=actor, action=action, target=target, detail=detail, at=now,
-                    prev_hash=prev, hash=digest,
+                    client_id=client_id,
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    detail=detail,
+                    at=now,
+                    prev_hash=prev,
+                    hash=digest,
                 )
             )
         return digest

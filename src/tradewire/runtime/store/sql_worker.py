@@ -21,11 +21,13 @@ from tradewire.runtime.store.port import (
     Transition,
 )
 from tradewire.runtime.store.sql_base import SqlBase, to_run, to_step
-from tradewire.runtime.store.tables import leader_leases, messages, rate_budgets, runs, timeline
 from tradewire.runtime.store.tables import bindings as bindings_table
+from tradewire.runtime.store.tables import leader_leases, messages, rate_budgets, runs, timeline
 
 
-def _run_row(client_id: str, connection_id: str | None, run: NewRun, message_id: int | None, now: datetime) -> dict[str, Any]:
+def _run_row(
+    client_id: str, connection_id: str | None, run: NewRun, message_id: int | None, now: datetime
+) -> dict[str, Any]:
     return {
         "client_id": client_id,
         "connection_id": connection_id,
@@ -120,8 +122,15 @@ class WorkerMethods(SqlBase):
         claimed: list[ClaimedRun] = []
         for row in sorted(rows, key=lambda r: (-r._mapping["priority"], r._mapping["id"])):
             record = to_run(row)
-            body, topic = bodies.get(record.message_id or -1, (None, None))
-            claimed.append(ClaimedRun(run=record, body=body, topic=topic, done_steps=done.get(record.id, {})))
+            found = bodies.get(record.message_id) if record.message_id is not None else None
+            claimed.append(
+                ClaimedRun(
+                    run=record,
+                    body=found[0] if found else None,
+                    topic=found[1] if found else None,
+                    done_steps=done.get(record.id, {}),
+                )
+            )
         return claimed
 
     def heartbeat(self, worker_id: str, run_ids: Sequence[int], lease_until: datetime) -> int:
@@ -312,9 +321,7 @@ class WorkerMethods(SqlBase):
             holder, held_until = row
             if holder != owner and held_until > now:
                 return False
-            conn.execute(
-                leader_leases.update().where(leader_leases.c.name == name).values(owner=owner, until=until)
-            )
+            conn.execute(leader_leases.update().where(leader_leases.c.name == name).values(owner=owner, until=until))
             return True
 
     def purge_succeeded(self, before: datetime) -> int:

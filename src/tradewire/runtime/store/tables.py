@@ -61,7 +61,8 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):  # pragma: no cover - SQLAlchemy parses SQLite text for us
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        result: datetime = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return result
 
 
 ID = String(64)
@@ -153,8 +154,18 @@ runs = Table(
         postgresql_where=text(ACTIVE),
         sqlite_where=text(ACTIVE),
     ),
-    Index("ix_runs_lease", "lease_until", postgresql_where=text("state = 'running'"), sqlite_where=text("state = 'running'")),
-    Index("ix_runs_wait_for", "wait_for", postgresql_where=text("wait_for IS NOT NULL"), sqlite_where=text("wait_for IS NOT NULL")),
+    Index(
+        "ix_runs_lease",
+        "lease_until",
+        postgresql_where=text("state = 'running'"),
+        sqlite_where=text("state = 'running'"),
+    ),
+    Index(
+        "ix_runs_wait_for",
+        "wait_for",
+        postgresql_where=text("wait_for IS NOT NULL"),
+        sqlite_where=text("wait_for IS NOT NULL"),
+    ),
     Index("ix_runs_client_id_state_id", "client_id", "state", "id"),
     Index("ix_runs_message_id", "message_id"),
 )
@@ -162,7 +173,12 @@ runs = Table(
 steps = Table(
     "steps",
     metadata,
-    Column("run_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "run_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("runs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("name", String(80), nullable=False),
     Column("client_id", ID, nullable=False),
     Column("attempt", Integer, nullable=False),

@@ -1,0 +1,1 @@
+"""Flows: named, versioned sequences of checkpointed steps that turn messages into effects."""

@@ -1,0 +1,176 @@
+"""What a step can reach: its run's input, earlier outputs, the store (through the port),
+connections and their connectors (through ``SPEC``), bindings and the timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tradewire.connectors import get_spec
+from tradewire.connectors.base.budget import RateLimit
+from tradewire.connectors.base.spec import ConnectorSpec, OrderSink
+from tradewire.errors import ConfigError, ConnectionPaused, RateBudgetWait
+from tradewire.flows.retry import RetryPolicy
+from tradewire.runtime.budget import StoreRateBudget
+from tradewire.runtime.dbthread import DbExecutor
+from tradewire.runtime.store.port import Binding, ClaimedRun, NewRun, Store, TimelineEvent
+from tradewire.tenancy.connections import ConnectionCache, ResolvedConnection
+
+__all__ = ["FlowEnv", "NeedsDependency", "RateBudgetWait", "StepContext"]
+
+
+class NeedsDependency(Exception):
+    """Raised by a step that cannot go on until another run (``child``) has ended."""
+
+    def __init__(self, child: NewRun) -> None:
+        super().__init__(f"needs {child.flow}")
+        self.child = child
+
+
+@dataclass
+class FlowEnv:
+    """Long-lived resources shared by every run a worker executes."""
+
+    store: Store
+    db: DbExecutor
+    connections: ConnectionCache
+    retry: RetryPolicy
+    clock: Callable[[], datetime]
+    max_inline_budget_wait: float = 2.0
+    _sinks: dict[str, tuple[ResolvedConnection, OrderSink]] = field(default_factory=dict)
+
+    async def connection(self, connection_id: str) -> ResolvedConnection:
+        """The resolved connection (cached for a few seconds).
+
+        Raises:
+            ConnectionPaused: the connection is paused; the run is parked until it is resumed.
+        """
+        resolved = self.connections.peek(connection_id)
+        if resolved is None:
+            resolved = await self.db.call(self.connections.get, connection_id)
+        if resolved.status == "paused":
+            raise ConnectionPaused(
+                f"connection {connection_id} is paused: {resolved.paused_reason or 'by an operator'}", retry_after=60.0
+            )
+        return resolved
+
+    def budget_for(self, resolved: ResolvedConnection, spec: ConnectorSpec) -> StoreRateBudget:
+        """The connection's shared budget, with its settings' overrides of the vendor defaults."""
+        limits = {limit.scope: limit for limit in spec.rate_limits}
+        for scope, override in resolved.budgets.items():
+            base = limits.get(scope, RateLimit(scope, 10.0, 10.0))
+            limits[scope] = RateLimit(scope, override.get("rate", base.rate), override.get("burst", base.burst))
+        return StoreRateBudget(
+            self.store,
+            self.db,
+            client_id=resolved.connection.client_id,
+            connection_id=resolved.connection.id,
+            limits=limits,
+            clock=self.clock,
+            max_inline_wait=self.max_inline_budget_wait,
+        )
+
+    async def order_sink(self, connection_id: str) -> OrderSink:
+        """The connection's order sink (one client per connection and process)."""
+        resolved = await self.connection(connection_id)
+        cached = self._sinks.get(connection_id)
+        if cached is not None and cached[0].connection == resolved.connection:
+            return cached[1]
+        spec = get_spec(resolved.connection.system)
+        if spec.order_sink is None:
+            raise ConfigError(f"{spec.display_name} cannot receive orders (connection {connection_id})")
+        sink = spec.order_sink(resolved.connection, self.budget_for(resolved, spec), None)
+        if cached is not None:
+            await cached[1].aclose()
+        self._sinks[connection_id] = (resolved, sink)
+        return sink
+
+    def pause_connection(self, connection_id: str, reason: str) -> None:
+        """Pause a connection whose credentials were refused (blocking, rare)."""
+        self.store.set_connection_status(connection_id, "paused", reason)
+        self.connections.forget(connection_id)
+
+    async def aclose(self) -> None:
+        """Close every vendor client."""
+        for _, sink in self._sinks.values():
+            await sink.aclose()
+        self._sinks.clear()
+
+
+@dataclass
+class StepContext:
+    """One run's view while its steps execute."""
+
+    env: FlowEnv
+    claimed: ClaimedRun
+    outputs: dict[str, Any]
+    bindings: list[Binding] = field(default_factory=list)
+    events: list[TimelineEvent] = field(default_factory=list)
+    skip_reason: str | None = None
+    last_connection_id: str | None = None
+
+    @property
+    def client_id(self) -> str:
+        """The run's client."""
+        return self.claimed.run.client_id
+
+    @property
+    def source_connection_id(self) -> str:
+        """The connection the run's message came from.
+
+        Raises:
+            ConfigError: the run has no source connection.
+        """
+        cid = self.claimed.run.connection_id
+        if cid is None:
+            raise ConfigError(f"run {self.claimed.run.id} has no source connection")
+        return cid
+
+    def now(self) -> datetime:
+        """The engine's clock."""
+        return self.env.clock()
+
+    async def connection(self, connection_id: str) -> ResolvedConnection:
+        """A connection (parks the run if it is paused)."""
+        return await self.env.connection(connection_id)
+
+    async def order_sink(self, connection_id: str) -> OrderSink:
+        """The order sink of a connection; an auth failure after this pauses that connection."""
+        self.last_connection_id = connection_id
+        return await self.env.order_sink(connection_id)
+
+    async def find_bindings(self, connection_id: str, object_type: str, canonical_ids: Sequence[str]) -> dict[str, str]:
+        """External ids of canonical ids already bound in a connection (this run's new ones included)."""
+        found = {
+            b.canonical_id: b.external_id
+            for b in self.bindings
+            if b.connection_id == connection_id and b.object_type == object_type and b.canonical_id in canonical_ids
+        }
+        missing = [c for c in canonical_ids if c not in found]
+        if missing:
+            found |= await self.env.db.call(self.env.store.find_bindings, connection_id, object_type, missing)
+        return found
+
+    async def timeline(self, object_type: str, canonical_id: str) -> list[TimelineEvent]:
+        """Business events of an object so far."""
+        return await self.env.db.call(self.env.store.timeline, object_type, canonical_id)
+
+    def bind(self, connection_id: str, object_type: str, external_id: str, canonical_id: str) -> None:
+        """Record a binding, committed with the run's transition."""
+        self.bindings.append(Binding(connection_id, object_type, external_id, canonical_id))
+
+    def event(self, object_type: str, canonical_id: str, event: str, **detail: Any) -> None:
+        """Append a timeline event, committed with the run's transition."""
+        system = detail.pop("system", None)
+        connection_id = detail.pop("connection_id", None)
+        external_id = detail.pop("external_id", None)
+        at = detail.pop("at", None)
+        self.events.append(
+            TimelineEvent(object_type, canonical_id, event, system, connection_id, external_id, detail, None, at)
+        )
+
+    def need(self, child: NewRun) -> None:
+        """Stop here until ``child`` has ended (it is created once, whoever asks first)."""
+        raise NeedsDependency(child)

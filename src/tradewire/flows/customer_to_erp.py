@@ -1,0 +1,38 @@
+"""customer_to_erp: a canonical customer becomes an ERP customer (upsert by external id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradewire.canonical import Customer
+from tradewire.errors import PermanentError
+from tradewire.flows.context import StepContext
+from tradewire.flows.engine import Flow, Step
+
+NAME = "customer_to_erp"
+VERSION = 1
+
+
+async def upsert_customer(ctx: StepContext) -> dict[str, Any]:
+    """Upsert the customer and bind it, so orders waiting for it can go on."""
+    data = ctx.claimed.run.input or {}
+    if "customer" not in data or "erp_connection_id" not in data:
+        raise PermanentError(f"run {ctx.claimed.run.id} has no customer input")
+    customer = Customer.model_validate(data["customer"])
+    erp_id = str(data["erp_connection_id"])
+    known = await ctx.find_bindings(erp_id, "customer", [customer.id])
+    if customer.id in known:
+        return {"customer_ref": known[customer.id], "created": False}
+    sink = await ctx.order_sink(erp_id)
+    ref = await sink.upsert_customer(customer)
+    ctx.bind(erp_id, "customer", ref, customer.id)
+    ctx.event("customer", customer.id, "customer.exported", system="erp", connection_id=erp_id, external_id=ref)
+    return {"customer_ref": ref, "created": True}
+
+
+FLOW = Flow(
+    name=NAME,
+    version=VERSION,
+    description="Canonical customer → ERP customer",
+    steps=(Step("upsert_customer", upsert_customer),),
+)

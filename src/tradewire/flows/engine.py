@@ -1,0 +1,220 @@
+"""Executes one claimed run: skip finished steps, run the rest, turn the ending into a transition.
+
+Checkpoints are written with the run's next transition (one transaction), not after every
+step: a step that calls a vendor is idempotent by the vendor's mechanism (NetSuite upsert by
+``externalId``), so a crash between the call and the commit repeats a harmless call instead of
+costing a commit per step. Runs that stop early (retry, wait, dead) keep the steps they
+finished, so the next attempt or a replay starts where they stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from tradewire.errors import AuthError, PermanentError, RetryableError, SkippableError, TradewireError
+from tradewire.flows.context import FlowEnv, NeedsDependency, RateBudgetWait, StepContext
+from tradewire.flows.retry import RetryPolicy
+from tradewire.observability.logging import bind_context
+from tradewire.runtime.store.port import ClaimedRun, NewRun, RunState, StepRecord, Transition
+from tradewire.tenancy.context import client_scope
+
+log = logging.getLogger("tradewire.flows")
+
+StepFn = Callable[[StepContext], Awaitable[Any]]
+DEPENDENCY_RECHECK = timedelta(hours=1)
+PAUSED_CONNECTION_RECHECK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named step; its output must be JSON-serialisable."""
+
+    name: str
+    fn: StepFn
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A named, versioned sequence of steps."""
+
+    name: str
+    version: int
+    steps: tuple[Step, ...]
+    retry: RetryPolicy | None = None
+    description: str = ""
+
+    def step_names(self) -> list[str]:
+        """Names in execution order."""
+        return [s.name for s in self.steps]
+
+
+@dataclass
+class Outcome:
+    """How a run ended this time; ``transition`` is None when already committed."""
+
+    state: RunState
+    transition: Transition | None
+    summary: str
+    new_steps: list[StepRecord] = field(default_factory=list)
+
+
+class FlowEngine:
+    """Runs flows by name for the worker (the runtime knows flows only through this)."""
+
+    def __init__(self, flows: Mapping[str, Flow], env: FlowEnv, *, rng: random.Random | None = None) -> None:
+        self.flows = dict(flows)
+        self.env = env
+        self._rng = rng or random.Random()
+
+    async def execute(self, claimed: ClaimedRun, worker_id: str) -> Outcome:
+        """Execute ``claimed`` as far as it goes; never raises for flow errors."""
+        run = claimed.run
+        with (
+            client_scope(run.client_id),
+            bind_context(
+                client=run.client_id, connection=run.connection_id, message=run.message_id, run=run.id, flow=run.flow
+            ),
+        ):
+            outcome = await self._execute(claimed, worker_id)
+        if outcome.state is RunState.DEAD:
+            log.warning("run is dead: %s", outcome.summary, extra={"run": run.id, "flow": run.flow})
+        return outcome
+
+    async def _execute(self, claimed: ClaimedRun, worker_id: str) -> Outcome:
+        run = claimed.run
+        flow = self.flows.get(run.flow)
+        fence = Transition(run.id, run.client_id, worker_id, run.attempt, None)
+        if flow is None:
+            return self._dead(fence, [], f"no flow named {run.flow!r} is registered in this worker", "UnknownFlow")
+        ctx = StepContext(env=self.env, claimed=claimed, outputs={k: v.output for k, v in claimed.done_steps.items()})
+        new_steps: list[StepRecord] = []
+        for step in flow.steps:
+            if step.name in ctx.outputs:
+                continue
+            started = self.env.clock()
+            structlog.contextvars.bind_contextvars(step=step.name)
+            try:
+                output = await step.fn(ctx)
+            except NeedsDependency as need:
+                outcome = await self._wait_for(fence, ctx, new_steps, need.child)
+                if outcome is not None:
+                    return outcome
+                try:  # the dependency already ended: run the step again, once
+                    output = await step.fn(ctx)
+                except Exception as exc:
+                    return self._failed(fence, ctx, flow, new_steps, step.name, exc)
+            except Exception as exc:
+                return self._failed(fence, ctx, flow, new_steps, step.name, exc)
+            record = StepRecord(step.name, run.attempt, output, started, self.env.clock())
+            new_steps.append(record)
+            ctx.outputs[step.name] = output
+        transition = Transition(
+            run.id,
+            run.client_id,
+            worker_id,
+            run.attempt,
+            RunState.SUCCEEDED,
+            steps=tuple(new_steps),
+            failures=run.failures,
+            last_error=ctx.skip_reason,
+            bindings=tuple(ctx.bindings),
+            timeline=tuple(ctx.events),
+        )
+        summary = f"skipped: {ctx.skip_reason}" if ctx.skip_reason else "succeeded"
+        return Outcome(RunState.SUCCEEDED, transition, summary, new_steps)
+
+    async def _wait_for(
+        self, fence: Transition, ctx: StepContext, new_steps: list[StepRecord], child: NewRun
+    ) -> Outcome | None:
+        now = self.env.clock()
+        parent = Transition(
+            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps)
+        )
+        result = await self.env.db.call(self.env.store.ensure_dependency, parent, child, now, now + DEPENDENCY_RECHECK)
+        if result.parent_waiting:
+            return Outcome(RunState.WAITING, None, f"waiting for {child.flow} run {result.run_id}", new_steps)
+        if result.state is RunState.DEAD:
+            reason = f"{child.flow} run {result.run_id} is dead ({result.last_error}); fix and replay it, then this run"
+            return self._dead(fence, new_steps, reason, "DependencyFailed")
+        if result.state is RunState.SUCCEEDED:
+            return None
+        # Not terminal and not waiting: our lease was lost while we asked.
+        return Outcome(RunState.RUNNING, None, "lease lost while waiting for a dependency", new_steps)
+
+    def _failed(
+        self,
+        fence: Transition,
+        ctx: StepContext,
+        flow: Flow,
+        new_steps: list[StepRecord],
+        step: str,
+        exc: BaseException,
+    ) -> Outcome:
+        run = ctx.claimed.run
+        error_type = type(exc).__name__
+        message = str(exc) or error_type
+        if isinstance(exc, SkippableError):
+            transition = Transition(
+                run.id, run.client_id, fence.lease_owner, run.attempt, RunState.SUCCEEDED,
+                steps=tuple(new_steps), last_error=f"skipped at {step}: {message}",
+                bindings=tuple(ctx.bindings), timeline=tuple(ctx.events),
+            )  # fmt: skip
+            return Outcome(RunState.SUCCEEDED, transition, f"skipped: {message}", new_steps)
+        now = self.env.clock()
+        if isinstance(exc, RateBudgetWait):
+            at = now + timedelta(seconds=exc.retry_after or 1.0)
+            return self._park(
+                fence, run.failures, new_steps, at, f"waiting for rate budget at {step}: {message}", error_type
+            )
+        if isinstance(exc, AuthError) and ctx.last_connection_id is not None:
+            self.env.pause_connection(ctx.last_connection_id, message)
+            at = now + PAUSED_CONNECTION_RECHECK
+            reason = f"credentials refused at {step}; connection {ctx.last_connection_id} paused: {message}"
+            return self._park(fence, run.failures, new_steps, at, reason, error_type, state=RunState.RETRY_SCHEDULED)
+        failures = run.failures + 1
+        policy = flow.retry or self.env.retry
+        decision = policy.decide(exc, failures, run.created_at, now, self._rng)
+        if not isinstance(exc, TradewireError):
+            log.exception("unexpected error in %s.%s (run %s)", flow.name, step, run.id, exc_info=exc)
+        if decision.give_up:
+            kind = "permanent" if isinstance(exc, PermanentError) else "exhausted"
+            reason = f"{step}: {message}" if kind == "permanent" else f"{step}: {decision.reason}"
+            return self._dead(fence, new_steps, reason, error_type, failures=failures)
+        assert decision.retry_at is not None
+        retry_state = RunState.RETRY_SCHEDULED
+        detail = f"{step}: {message}" if isinstance(exc, RetryableError) else f"{step}: {error_type}: {message}"
+        return self._park(fence, failures, new_steps, decision.retry_at, detail, error_type, state=retry_state)
+
+    @staticmethod
+    def _park(
+        fence: Transition,
+        failures: int,
+        new_steps: list[StepRecord],
+        at: datetime,
+        reason: str,
+        error_type: str,
+        *,
+        state: RunState = RunState.WAITING,
+    ) -> Outcome:
+        transition = Transition(
+            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, state,
+            steps=tuple(new_steps), next_at=at, failures=failures, last_error=reason, error_type=error_type,
+        )  # fmt: skip
+        return Outcome(state, transition, reason, new_steps)
+
+    @staticmethod
+    def _dead(
+        fence: Transition, new_steps: list[StepRecord], reason: str, error_type: str, *, failures: int | None = None
+    ) -> Outcome:
+        transition = Transition(
+            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, RunState.DEAD,
+            steps=tuple(new_steps), failures=failures, last_error=reason, error_type=error_type,
+        )  # fmt: skip
+        return Outcome(RunState.DEAD, transition, reason, new_steps)

@@ -1,0 +1,128 @@
+"""order_to_erp: a channel order becomes an ERP sales order, exactly once.
+
+map_order → resolve_customer (a ``customer_to_erp`` dependency run when the customer is not
+yet in the ERP) → resolve_items → upsert_sales_order (idempotent upsert by external id) →
+record (bindings and the ``order.exported`` timeline event).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradewire.canonical import OrderStatus, canonical_id
+from tradewire.errors import PermanentError, SkippableError
+from tradewire.flows.context import StepContext
+from tradewire.flows.engine import Flow, Step
+from tradewire.flows.orders import erp_connection_id, load_order, map_order, order_customer, sales_order_ref
+from tradewire.runtime.store.port import NewRun
+
+NAME = "order_to_erp"
+VERSION = 1
+
+
+async def check_not_cancelled(ctx: StepContext) -> dict[str, Any]:
+    """A cancelled order that never reached the ERP is not created there (no orphans)."""
+    order = load_order(ctx)
+    erp_id = await erp_connection_id(ctx)
+    ref = await sales_order_ref(ctx, order, erp_id)
+    if order.status is OrderStatus.CANCELLED and ref is None:
+        ctx.event("order", order.id, "order.export_skipped", reason="cancelled before it was exported")
+        raise SkippableError(f"order {order.number} was cancelled before it reached the ERP; nothing to create")
+    return {"erp_connection_id": erp_id, "sales_order_ref": ref}
+
+
+async def resolve_customer(ctx: StepContext) -> dict[str, Any]:
+    """The ERP id of the order's customer; asks for a ``customer_to_erp`` run when unknown."""
+    order = load_order(ctx)
+    erp_id = ctx.outputs["check_not_cancelled"]["erp_connection_id"]
+    customer = order_customer(order)
+    found = await ctx.find_bindings(erp_id, "customer", [customer.id])
+    if customer.id in found:
+        return {"customer_id": customer.id, "customer_ref": found[customer.id]}
+    ctx.need(
+        NewRun(
+            flow="customer_to_erp",
+            flow_version=1,
+            ordering_key=f"customer:{erp_id}:{customer.id}",
+            input={"erp_connection_id": erp_id, "customer": customer.model_dump(mode="json")},
+            dedupe_key=f"{erp_id}:{customer.id}",
+        )
+    )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def resolve_items(ctx: StepContext) -> dict[str, str]:
+    """ERP item ids of the order's SKUs: bindings first, then one lookup for the rest."""
+    order = load_order(ctx)
+    erp_id = ctx.outputs["check_not_cancelled"]["erp_connection_id"]
+    missing_sku = [line.line_id for line in order.lines if not line.sku]
+    if missing_sku:
+        raise PermanentError(
+            f"order {order.number}: line(s) {', '.join(missing_sku)} have no SKU; add SKUs in the channel and replay"
+        )
+    skus = sorted({line.sku for line in order.lines if line.sku})
+    ids = {sku: canonical_id(order.client_id, "product", f"sku:{sku}") for sku in skus}
+    bound = await ctx.find_bindings(erp_id, "product", list(ids.values()))
+    refs = {sku: bound[cid] for sku, cid in ids.items() if cid in bound}
+    unknown = [sku for sku in skus if sku not in refs]
+    if unknown:
+        sink = await ctx.order_sink(erp_id)
+        looked_up = await sink.resolve_items(unknown)
+        for sku, ref in looked_up.items():
+            refs[sku] = ref
+            ctx.bind(erp_id, "product", ref, ids[sku])
+        still = [sku for sku in unknown if sku not in looked_up]
+        if still:
+            raise PermanentError(
+                f"order {order.number}: SKU {', '.join(still)} not found in the ERP (connection {erp_id}); "
+                "create the item there or fix the SKU in the channel, then replay"
+            )
+    return refs
+
+
+async def upsert_sales_order(ctx: StepContext) -> dict[str, Any]:
+    """Create or update the ERP sales order (upsert by external id: safe to repeat)."""
+    order = load_order(ctx)
+    erp_id = ctx.outputs["check_not_cancelled"]["erp_connection_id"]
+    sink = await ctx.order_sink(erp_id)
+    ref = await sink.upsert_sales_order(
+        order, customer_ref=ctx.outputs["resolve_customer"]["customer_ref"], item_refs=ctx.outputs["resolve_items"]
+    )
+    return {"sales_order_ref": ref}
+
+
+async def record(ctx: StepContext) -> dict[str, Any]:
+    """Bind the order in both systems and add ``order.exported`` to its timeline."""
+    order = load_order(ctx)
+    erp_id = ctx.outputs["check_not_cancelled"]["erp_connection_id"]
+    ref = ctx.outputs["upsert_sales_order"]["sales_order_ref"]
+    first_export = ctx.outputs["check_not_cancelled"]["sales_order_ref"] is None
+    ctx.bind(order.source.connection_id, "order", order.source.external_id, order.id)
+    ctx.bind(erp_id, "order", ref, order.id)
+    ctx.event(
+        "order",
+        order.id,
+        "order.exported" if first_export else "order.updated_in_erp",
+        system="erp",
+        connection_id=erp_id,
+        external_id=ref,
+        number=order.number,
+        total=format(order.total, "f"),
+        currency=order.currency,
+    )
+    return {"order_id": order.id, "sales_order_ref": ref}
+
+
+FLOW = Flow(
+    name=NAME,
+    version=VERSION,
+    description="Channel order → ERP customer (if new) and sales order",
+    steps=(
+        Step("map_order", map_order),
+        Step("check_not_cancelled", check_not_cancelled),
+        Step("resolve_customer", resolve_customer),
+        Step("resolve_items", resolve_items),
+        Step("upsert_sales_order", upsert_sales_order),
+        Step("record", record),
+    ),
+)

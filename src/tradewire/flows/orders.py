@@ -1,0 +1,66 @@
+"""Steps shared by the order flows: read the channel's order, find its ERP twin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tradewire.canonical import Customer, Order, canonical_id, customer_key
+from tradewire.connectors import get_spec
+from tradewire.errors import ConfigError, MappingError
+from tradewire.flows.context import StepContext
+
+ERP_ROUTE = "erp"
+
+
+def load_order(ctx: StepContext) -> Order:
+    """The canonical order produced by the ``map_order`` step."""
+    return Order.model_validate(ctx.outputs["map_order"])
+
+
+async def map_order(ctx: StepContext) -> dict[str, Any]:
+    """Vendor payload → canonical order (pure mapping; bad data is a permanent error)."""
+    source = await ctx.connection(ctx.source_connection_id)
+    spec = get_spec(source.connection.system)
+    if spec.order_source is None:
+        raise ConfigError(f"{spec.display_name} does not provide orders")
+    body = ctx.claimed.body
+    if body is None:
+        raise MappingError(f"run {ctx.claimed.run.id} has no message body to map")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MappingError(f"the stored message is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise MappingError("the stored message is not a JSON object")
+    order = spec.order_source.to_order(payload, client_id=ctx.client_id, connection_id=source.connection.id)
+    return order.model_dump(mode="json")
+
+
+async def erp_connection_id(ctx: StepContext) -> str:
+    """The ERP connection this channel's orders go to (``settings.routes.erp``)."""
+    source = await ctx.connection(ctx.source_connection_id)
+    return source.route(ERP_ROUTE)
+
+
+def order_customer(order: Order) -> Customer:
+    """The customer master record implied by an order's buyer."""
+    key = customer_key(order.customer.email, order.customer.source_customer_id, order.source.external_id)
+    address = order.billing_address or order.shipping_address
+    return Customer(
+        id=canonical_id(order.client_id, "customer", key),
+        client_id=order.client_id,
+        email=order.customer.email,
+        first_name=order.customer.first_name or (address.name.split(" ")[0] if address and address.name else None),
+        last_name=order.customer.last_name,
+        phone=order.customer.phone,
+        company=address.company if address else None,
+        default_address=address,
+    )
+
+
+async def sales_order_ref(ctx: StepContext, order: Order, erp_id: str) -> str | None:
+    """The ERP id of the order's sales order, if it was exported."""
+    found = await ctx.find_bindings(erp_id, "order", [order.id])
+    return found.get(order.id)

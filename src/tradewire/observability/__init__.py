@@ -1,0 +1,1 @@
+"""Logs, metrics and the other ways Tradewire tells operators what it is doing."""
