@@ -8,6 +8,7 @@ anyway) updates the same record instead of creating a second one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -110,12 +111,23 @@ def make_order_sink(
     Raises:
         PermanentError: the connection's settings or secrets are invalid (the message names the fields).
     """
-    try:
-        settings = NetSuiteSettings.model_validate(dict(connection.settings))
-        secrets = NetSuiteSecrets.model_validate(dict(connection.secrets))
-    except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in err["loc"]) or "(root)" for err in exc.errors())
+    problems: list[str] = []
+    settings = _validate(NetSuiteSettings, connection.settings, "settings", problems)
+    secrets = _validate(NetSuiteSecrets, connection.secrets, "secrets", problems)
+    if settings is None or secrets is None:
         raise PermanentError(
-            f"NetSuite connection {connection.id} is misconfigured ({fields}): fix its settings or secrets"
-        ) from None
+            f"NetSuite connection {connection.id} is misconfigured ({', '.join(problems)}): fix its settings or secrets"
+        )
     return NetSuiteOrderSink(NetSuiteClient(settings, secrets, budget=budget, transport=transport), settings)
+
+
+ModelT = TypeVar("ModelT", NetSuiteSettings, NetSuiteSecrets)
+
+
+def _validate(model: type[ModelT], values: Mapping[str, object], where: str, problems: list[str]) -> ModelT | None:
+    """The parsed model, or None with the failing field names added to ``problems`` (never their values)."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        problems.extend(f"{where}." + ".".join(str(p) for p in err["loc"]) for err in exc.errors())
+        return None

@@ -45,4 +45,3 @@ def make_client(settings: NetSuiteSettings) -> Callable[..., NetSuiteClient]:
         return NetSuiteClient(settings_ or settings, credentials, transport=transport, **client_kwargs)
 
     return make
-

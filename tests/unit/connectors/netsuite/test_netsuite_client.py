@@ -100,7 +100,11 @@ def test_sales_order_upsert_twice_replaces_lines_instead_of_doubling_them(
     async def scenario() -> dict[str, Any]:
         client = make_client(app)
         customer = await client.upsert_customer("C1", CUSTOMER)
-        body = {"entity": {"id": customer}, "otherRefNum": "#1", "item": {"items": [{"item": {"id": item}, "quantity": 2}]}}
+        body = {
+            "entity": {"id": customer},
+            "otherRefNum": "#1",
+            "item": {"items": [{"item": {"id": item}, "quantity": 2}]},
+        }
         first = await client.upsert_sales_order("SO-1", body)
         second = await client.upsert_sales_order("SO-1", body)
         assert first == second
@@ -123,7 +127,9 @@ def test_wrong_token_secret_is_an_auth_error(make_app: MakeApp, make_client: Mak
 
 
 def test_wrong_account_realm_is_an_auth_error(make_app: MakeApp, make_client: MakeClient) -> None:
-    other = NetSuiteSettings(account_id="7654321", subsidiary_id="1", base_url="https://1234567-sb1.suitetalk.api.netsuite.com")
+    other = NetSuiteSettings(
+        account_id="7654321", subsidiary_id="1", base_url="https://1234567-sb1.suitetalk.api.netsuite.com"
+    )
     with pytest.raises(VendorAuthError):
         run(make_client(make_app(), settings_=other).get_record("customer", "1"))
 
@@ -141,7 +147,9 @@ def test_replayed_nonce_is_refused(make_app: MakeApp, make_client: MakeClient) -
     assert app.state.netsuite.store.count("customer") == 1
 
 
-def test_more_requests_in_flight_than_the_account_allows_are_throttled(make_app: MakeApp, make_client: MakeClient) -> None:
+def test_more_requests_in_flight_than_the_account_allows_are_throttled(
+    make_app: MakeApp, make_client: MakeClient
+) -> None:
     app = make_app(FaultKnobs(latency_ms=50, retry_after_seconds=3), concurrency_limit=2)
     greedy = NetSuiteSettings(account_id="1234567_SB1", subsidiary_id="1", max_concurrency=6)
 
@@ -181,7 +189,9 @@ def test_unknown_item_is_a_permanent_error_with_netsuites_message(make_app: Make
     async def scenario() -> None:
         client = make_client(app)
         customer = await client.upsert_customer("C1", CUSTOMER)
-        await client.upsert_sales_order("SO-1", {"entity": {"id": customer}, "item": {"items": [{"item": {"id": "999"}}]}})
+        await client.upsert_sales_order(
+            "SO-1", {"entity": {"id": customer}, "item": {"items": [{"item": {"id": "999"}}]}}
+        )
 
     with pytest.raises(VendorRejected) as info:
         run(scenario())
@@ -258,7 +268,7 @@ def test_invalid_suiteql_is_permanent_with_the_reason(make_app: MakeApp, make_cl
         async for _ in make_client(make_app()).suiteql("SELECT id FROM employee"):
             pass
 
-    with pytest.raises(VendorRejected, match="Invalid search query.*INVALID_PARAMETER"):
+    with pytest.raises(VendorRejected, match=r"Invalid search query.*INVALID_PARAMETER"):
         run(scenario())
 
 

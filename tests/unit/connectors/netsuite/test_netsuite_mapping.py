@@ -99,7 +99,7 @@ def test_line_without_sku_is_refused_with_its_line_id(settings: NetSuiteSettings
 
 def test_order_discount_without_discount_item_is_refused_not_dropped() -> None:
     bare = NetSuiteSettings(account_id="1234567", subsidiary_id="1")
-    with pytest.raises(MappingError, match="order-level discount of 10.00 USD"):
+    with pytest.raises(MappingError, match=r"order-level discount of 10\.00 USD"):
         order_to_sales_order(make_order(), customer_ref="100", item_refs=ITEMS, settings=bare)
 
 
