@@ -49,6 +49,9 @@ class ApiSettings(BaseModel):
         default=2.0, ge=0.0, le=50.0, description="Group-commit window: concurrent webhooks share one transaction."
     )
     ingest_batch_max: int = Field(default=256, ge=1, description="Largest number of messages in one ingest transaction.")
+    token: SecretStr | None = Field(
+        default=None, description="Bearer token required on /v1 (webhooks are signed by vendors instead)."
+    )
 
 
 class WorkerSettings(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Delete, Select, Update, and_, delete, func, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -85,7 +85,7 @@ def message_bodies(message_ids: Sequence[int]) -> Select[int, bytes, str]:
     return select(messages.c.id, messages.c.body, messages.c.topic).where(messages.c.id.in_(message_ids))
 
 
-def steps_of(run_ids: Sequence[int]) -> Select[Unpack[tuple[Any, ...]]]:
+def steps_of(run_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
     """Finished steps of runs, oldest first."""
     return select(steps).where(steps.c.run_id.in_(run_ids)).order_by(steps.c.run_id, steps.c.started_at)
 
@@ -153,7 +153,7 @@ def next_due() -> Select[datetime]:
     return select(func.min(runs.c.next_at)).where(runs.c.state.in_(_CLAIMABLE))
 
 
-def run_by_id(client_id: str, run_id: int) -> Select[Unpack[tuple[Any, ...]]]:
+def run_by_id(client_id: str, run_id: int) -> Select[*tuple[Any, ...]]:
     """One run of one client."""
     return select(runs).where(runs.c.id == run_id, runs.c.client_id == client_id)
 
@@ -170,7 +170,7 @@ def run_id_by_dedupe(client_id: str, flow: str, dedupe_key: str) -> Select[int, 
     )
 
 
-def list_runs(client_id: str, run_filter: RunFilter) -> Select[Unpack[tuple[Any, ...]]]:
+def list_runs(client_id: str, run_filter: RunFilter) -> Select[*tuple[Any, ...]]:
     """Runs of one client, newest first."""
     query = select(runs).where(runs.c.client_id == client_id)
     if run_filter.state is not None:
@@ -262,7 +262,7 @@ def bindings_by_canonical(
     )
 
 
-def timeline_of(client_id: str, object_type: str, canonical_id: str) -> Select[Unpack[tuple[Any, ...]]]:
+def timeline_of(client_id: str, object_type: str, canonical_id: str) -> Select[*tuple[Any, ...]]:
     """Business events of one object, oldest first."""
     return (
         select(timeline)
@@ -275,7 +275,7 @@ def timeline_of(client_id: str, object_type: str, canonical_id: str) -> Select[U
     )
 
 
-def message_by_id(client_id: str, message_id: int) -> Select[Unpack[tuple[Any, ...]]]:
+def message_by_id(client_id: str, message_id: int) -> Select[*tuple[Any, ...]]:
     """One stored message of one client."""
     return select(messages).where(messages.c.id == message_id, messages.c.client_id == client_id)
 
@@ -287,7 +287,7 @@ def message_id_by_key(client_id: str, source: str, key: str) -> Select[int]:
     )
 
 
-def connection_by_id(connection_id: str) -> Select[Unpack[tuple[Any, ...]]]:
+def connection_by_id(connection_id: str) -> Select[*tuple[Any, ...]]:
     """One connection (system scope: this is how a webhook finds its client)."""
     return select(connections).where(connections.c.id == connection_id)
 

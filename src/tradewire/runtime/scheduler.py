@@ -1,0 +1,74 @@
+"""The scheduler: one leader runs the periodic sweeps; the others stand by.
+
+On PostgreSQL the leader holds a session advisory lock (it dies with its connection); on
+SQLite a lease row. Sweeps: re-queue runs with expired leases, wake runs whose dependency
+ended without waking them, purge succeeded runs past retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from tradewire.runtime.dbthread import DbExecutor
+from tradewire.runtime.store.port import Store
+from tradewire.settings import SchedulerSettings
+
+log = logging.getLogger("tradewire.scheduler")
+
+LEADER_LOCK = "tradewire-scheduler"
+PURGE_EVERY = timedelta(hours=1)
+
+
+class Scheduler:
+    """Leader election plus the sweeps."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: SchedulerSettings,
+        *,
+        owner: str,
+        db: DbExecutor | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.owner = owner
+        self.db = db or DbExecutor(threads=1)
+        self.clock = clock
+        self.is_leader = False
+        self._last_purge: datetime | None = None
+
+    async def tick(self) -> dict[str, int]:
+        """One round: lead if possible, then sweep. Returns what the sweeps did."""
+        now = self.clock()
+        ttl = max(self.settings.tick_seconds * 5, 5.0)
+        leader = await self.db.call(self.store.try_lead, LEADER_LOCK, self.owner, ttl, now)
+        if leader != self.is_leader:
+            log.info("scheduler leadership %s", "acquired" if leader else "lost", extra={"owner": self.owner})
+        self.is_leader = leader
+        if not leader:
+            return {}
+        done = {
+            "rescued": await self.db.call(self.store.rescue_expired, now),
+            "woken": await self.db.call(self.store.wake_orphaned_waiters, now),
+        }
+        if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
+            cutoff = now - timedelta(days=self.settings.retention_days)
+            done["purged"] = await self.db.call(self.store.purge_succeeded, cutoff)
+            self._last_purge = now
+        return done
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.tick_seconds)

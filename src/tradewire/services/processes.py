@@ -1,0 +1,84 @@
+"""Assemble the long-running processes from settings: worker, scheduler, API dependencies."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tradewire.flows.context import FlowEnv
+from tradewire.flows.engine import FlowEngine
+from tradewire.flows.registry import FLOWS
+from tradewire.flows.retry import RetryPolicy
+from tradewire.runtime.dbthread import DbExecutor
+from tradewire.runtime.scheduler import Scheduler
+from tradewire.runtime.store.factory import open_store
+from tradewire.runtime.store.port import Store
+from tradewire.runtime.worker import Worker
+from tradewire.services.ingest import IngestBatcher, WebhookIngest
+from tradewire.settings import Settings
+from tradewire.tenancy.connections import ConnectionCache
+from tradewire.tenancy.secrets import SecretBox
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def store_for(settings: Settings) -> Store:
+    """Open the configured store."""
+    return open_store(settings.database.url, settings=settings.database)
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The default retry policy from settings."""
+    r = settings.retry
+    return RetryPolicy(r.base_seconds, r.cap_seconds, r.window_seconds, r.max_attempts)
+
+
+@dataclass
+class WorkerBundle:
+    """A worker and what it owns."""
+
+    worker: Worker
+    env: FlowEnv
+    db: DbExecutor
+
+    async def aclose(self) -> None:
+        """Close vendor clients and database threads."""
+        await self.env.aclose()
+        self.db.shutdown()
+
+
+def build_worker(settings: Settings, store: Store, *, worker_id: str | None = None) -> WorkerBundle:
+    """A worker executing every registered flow."""
+    db = DbExecutor(threads=4 if store.dialect == "postgresql" else 2)
+    env = FlowEnv(
+        store=store,
+        db=db,
+        connections=ConnectionCache(store, SecretBox(settings.secret_key.get_secret_value())),
+        retry=retry_policy(settings),
+        clock=utcnow,
+        max_inline_budget_wait=settings.worker.budget_wait_inline_seconds,
+    )
+    engine = FlowEngine(FLOWS, env)
+    worker = Worker(store, engine, settings.worker, db=db, worker_id=worker_id, clock=utcnow)
+    return WorkerBundle(worker, env, db)
+
+
+def build_scheduler(settings: Settings, store: Store) -> Scheduler:
+    """The scheduler (stands by unless it wins leadership)."""
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    return Scheduler(store, settings.scheduler, owner=owner, clock=utcnow)
+
+
+def build_ingest(settings: Settings, store: Store, db: DbExecutor | None = None) -> WebhookIngest:
+    """The webhook receiver's use case with group commit."""
+    db = db or DbExecutor(threads=2)
+    batcher = IngestBatcher(
+        store, db, window_ms=settings.api.ingest_batch_window_ms, max_batch=settings.api.ingest_batch_max
+    )
+    connections = ConnectionCache(store, SecretBox(settings.secret_key.get_secret_value()))
+    return WebhookIngest(connections, batcher, db, clock=utcnow)
