@@ -440,6 +440,11 @@ class SandboxStore:
                 400, "USER_ERROR", f"You cannot cancel a sales order in status {STATUS_NAMES[previous]}.", "orderStatus"
             )
         record["orderStatus"] = {"id": status_id, "refName": STATUS_NAMES[status_id]}
+        for field in ("discountItem", "shipMethod"):
+            if record.get(field) is not None:
+                ref = _ref_id(record[field], field)
+                if ref not in self._records["inventoryItem"]:
+                    raise invalid_ref(ref, field)
         discount = 0.0
         if record.get("discountItem") is not None:
             discount = _number(record.get("discountRate", 0), "discountRate")
