@@ -81,7 +81,9 @@ def test_pagination_reads_every_order_once_in_update_order() -> None:
 def test_updated_at_min_filters_old_orders() -> None:
     app = sandbox()
     shop = app.state.shop
-    old = shop.add_order({"id": 77, "name": "#77", "created_at": "2020-01-01T00:00:00-05:00", "updated_at": "2020-01-02T00:00:00-05:00"})
+    old = shop.add_order(
+        {"id": 77, "name": "#77", "created_at": "2020-01-01T00:00:00-05:00", "updated_at": "2020-01-02T00:00:00-05:00"}
+    )
     fresh = shop.create_orders(3)
 
     async def read(client: ShopifyAdminClient) -> list[int]:
@@ -112,11 +114,18 @@ def test_get_order_follows_the_line_cursor_and_maps_like_the_webhook_body() -> N
     whole, normal, missing = run(app, fetch, budget=budget)
     assert missing is None
     assert len(graphql_order_to_rest(whole.model_dump(by_alias=True))["line_items"]) == 120
-    assert budget.acquired[:3] == [("graphql", ORDER_QUERY_COST), ("graphql", ORDER_LINES_QUERY_COST), ("graphql", ORDER_LINES_QUERY_COST)]
-    polled = order_to_canonical(graphql_order_to_rest(normal.model_dump(by_alias=True)), client_id="c", connection_id="k")
+    assert budget.acquired[:3] == [
+        ("graphql", ORDER_QUERY_COST),
+        ("graphql", ORDER_LINES_QUERY_COST),
+        ("graphql", ORDER_LINES_QUERY_COST),
+    ]
+    polled = order_to_canonical(
+        graphql_order_to_rest(normal.model_dump(by_alias=True)), client_id="c", connection_id="k"
+    )
     pushed = order_to_canonical(rest, client_id="c", connection_id="k")
     assert polled == pushed
-    assert budget.observed and budget.observed[-1][2:] == (2000.0, 100.0)
+    assert budget.observed
+    assert budget.observed[-1][2:] == (2000.0, 100.0)
 
 
 def test_declared_costs_match_what_the_sandbox_charges() -> None:
@@ -154,7 +163,9 @@ def test_an_empty_bucket_is_a_rate_limit_with_the_time_to_refill() -> None:
 
 
 def test_throttled_fixture_gives_retry_after_from_the_cost() -> None:
-    body = GraphQLResponse.model_validate(json.loads((FIXTURES / "shopify_graphql_throttled_response_COMMUNITY.json").read_text()))
+    body = GraphQLResponse.model_validate(
+        json.loads((FIXTURES / "shopify_graphql_throttled_response_COMMUNITY.json").read_text())
+    )
     with pytest.raises(VendorRateLimited) as caught:
         classify_graphql(body, operation="orders")
     assert caught.value.retry_after == pytest.approx((70 - 66) / 50)

@@ -66,7 +66,11 @@ def test_docs_fixture_maps_to_the_numbers_a_merchant_sees() -> None:
     order = to_canonical(fixture_order())
     assert order.number == "#1001"
     assert order.id == canonical_id("client-1", "order", "shopify:conn-1:450789469")
-    assert (order.source.system, order.source.connection_id, order.source.external_id) == ("shopify", "conn-1", "450789469")
+    assert (order.source.system, order.source.connection_id, order.source.external_id) == (
+        "shopify",
+        "conn-1",
+        "450789469",
+    )
     assert order.subtotal == Decimal("597.00")
     assert order.discount_total == Decimal("10.00")
     assert order.tax_total == Decimal("11.94")
@@ -134,7 +138,9 @@ def test_shipping_discounts_are_netted_into_shipping() -> None:
 
 
 def test_statuses_follow_cancelled_and_closed_times() -> None:
-    cancelled = to_canonical(small_order(cancelled_at="2026-03-02T09:00:00Z", cancel_reason="customer", closed_at="2026-03-02T09:00:00Z"))
+    cancelled = to_canonical(
+        small_order(cancelled_at="2026-03-02T09:00:00Z", cancel_reason="customer", closed_at="2026-03-02T09:00:00Z")
+    )
     assert cancelled.status is OrderStatus.CANCELLED
     assert cancelled.cancel_reason == "customer"
     assert to_canonical(small_order(closed_at="2026-03-02T09:00:00Z")).status is OrderStatus.CLOSED

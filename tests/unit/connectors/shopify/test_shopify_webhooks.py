@@ -24,11 +24,17 @@ def connection(secret: str = "hush", previous: str | None = None) -> Connection:
     if previous is not None:
         secrets["previous_client_secret"] = previous
     return Connection(
-        id="conn-1", client_id="client-1", system="shopify", settings={"shop_domain": "acme.myshopify.com"}, secrets=secrets
+        id="conn-1",
+        client_id="client-1",
+        system="shopify",
+        settings={"shop_domain": "acme.myshopify.com"},
+        secrets=secrets,
     )
 
 
-def headers(body: bytes = B1_BODY, *, secret: str = "hush", topic: str = "orders/create", **extra: str) -> dict[str, str]:
+def headers(
+    *, body: bytes = B1_BODY, secret: str = "hush", topic: str = "orders/create", extra: dict[str, str] | None = None
+) -> dict[str, str]:
     base = {
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": hmac_sha256_base64(secret, body),
@@ -37,7 +43,7 @@ def headers(body: bytes = B1_BODY, *, secret: str = "hush", topic: str = "orders
         "X-Shopify-Event-Id": "evt-1",
         "X-Shopify-Triggered-At": (NOW - timedelta(seconds=3)).isoformat().replace("+00:00", "Z"),
     }
-    base.update(extra)
+    base.update(extra or {})
     return base
 
 
@@ -58,7 +64,7 @@ def test_verify_hmac_base64_accepts_only_the_right_signature() -> None:
 
 
 def test_b1_delivery_verifies_with_the_published_header() -> None:
-    HOOKS.verify(B1_BODY, headers(**{"X-Shopify-Hmac-Sha256": B1_SIGNATURE}), connection(), now=NOW)
+    HOOKS.verify(B1_BODY, headers(extra={"X-Shopify-Hmac-Sha256": B1_SIGNATURE}), connection(), now=NOW)
 
 
 def test_header_names_are_case_insensitive() -> None:
@@ -100,9 +106,9 @@ def test_unsigned_delivery_is_refused() -> None:
 
 
 def test_a_shopify_retry_four_hours_later_is_still_accepted() -> None:
-    late = headers(**{"X-Shopify-Triggered-At": (NOW - timedelta(hours=4, minutes=10)).isoformat()})
+    late = headers(extra={"X-Shopify-Triggered-At": (NOW - timedelta(hours=4, minutes=10)).isoformat()})
     HOOKS.verify(B1_BODY, late, connection(), now=NOW)
-    skewed = headers(**{"X-Shopify-Triggered-At": (NOW + timedelta(minutes=2)).isoformat()})
+    skewed = headers(extra={"X-Shopify-Triggered-At": (NOW + timedelta(minutes=2)).isoformat()})
     HOOKS.verify(B1_BODY, skewed, connection(), now=NOW)
 
 
@@ -116,7 +122,7 @@ def test_previous_secret_is_accepted_during_rotation_only_when_configured() -> N
 
 def test_parse_reads_the_order_event() -> None:
     body = json.dumps({"id": 450789469, "updated_at": "2008-01-10T11:00:00-05:00"}).encode()
-    event = HOOKS.parse(body, headers(body, topic="orders/updated"), connection(), now=NOW)
+    event = HOOKS.parse(body, headers(body=body, topic="orders/updated"), connection(), now=NOW)
     assert event.event_type == "order.updated"
     assert event.object_type == "order"
     assert event.external_id == "450789469"
@@ -137,7 +143,9 @@ def test_one_merchant_action_on_two_topics_gives_two_keys_and_redelivery_the_sam
     cancelled = HOOKS.parse(B1_BODY, headers(topic="orders/cancelled"), connection(), now=NOW)
     updated = HOOKS.parse(B1_BODY, headers(topic="orders/updated"), connection(), now=NOW)
     assert cancelled.idempotency_key != updated.idempotency_key
-    again = HOOKS.parse(B1_BODY, headers(topic="orders/cancelled", **{"X-Shopify-Webhook-Id": "wh-2"}), connection(), now=NOW)
+    again = HOOKS.parse(
+        B1_BODY, headers(topic="orders/cancelled", extra={"X-Shopify-Webhook-Id": "wh-2"}), connection(), now=NOW
+    )
     assert again.idempotency_key == cancelled.idempotency_key == "orders/cancelled:evt-1"
 
 
@@ -172,14 +180,14 @@ def test_unknown_topics_are_ignored_not_rejected() -> None:
 )
 def test_bodies_without_an_integer_id_are_rejected_with_400(body: bytes, reason: str) -> None:
     with pytest.raises(WebhookRejected, match=reason) as caught:
-        HOOKS.parse(body, headers(body), connection(), now=NOW)
+        HOOKS.parse(body, headers(body=body), connection(), now=NOW)
     assert caught.value.status == 400
 
 
 def test_ids_above_2_pow_53_keep_every_digit() -> None:
     huge = 2**63 + 12345
     body = b'{"id": ' + str(huge).encode() + b', "created_at": "2026-11-23T06:59:59.5-05:00"}'
-    event = HOOKS.parse(body, headers(body), connection(), now=NOW)
+    event = HOOKS.parse(body, headers(body=body), connection(), now=NOW)
     assert event.external_id == "9223372036854788153"
     assert event.ordering_key.endswith(":9223372036854788153")
     assert event.ordering_seq == 1_795_435_199_500_000  # 11:59:59.5 UTC, exact to the microsecond
