@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tradewire.errors import ConfigError
 
-DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - the placeholder start-up refuses
 
 
 class DatabaseSettings(BaseModel):
@@ -48,7 +48,9 @@ class ApiSettings(BaseModel):
     ingest_batch_window_ms: float = Field(
         default=2.0, ge=0.0, le=50.0, description="Group-commit window: concurrent webhooks share one transaction."
     )
-    ingest_batch_max: int = Field(default=256, ge=1, description="Largest number of messages in one ingest transaction.")
+    ingest_batch_max: int = Field(
+        default=256, ge=1, description="Largest number of messages in one ingest transaction."
+    )
     token: SecretStr | None = Field(
         default=None, description="Bearer token required on /v1 (webhooks are signed by vendors instead)."
     )
@@ -74,7 +76,9 @@ class RetrySettings(BaseModel):
 
     base_seconds: float = Field(default=1.0, gt=0, description="First backoff step.")
     cap_seconds: float = Field(default=900.0, gt=0, description="Largest single backoff.")
-    window_seconds: float = Field(default=72 * 3600.0, gt=0, description="After this long since the first attempt, give up.")
+    window_seconds: float = Field(
+        default=72 * 3600.0, gt=0, description="After this long since the first attempt, give up."
+    )
     max_attempts: int = Field(default=50, ge=1, description="Give up after this many failed attempts.")
 
 
@@ -82,7 +86,9 @@ class SchedulerSettings(BaseModel):
     """The scheduler (`tradewire scheduler`)."""
 
     tick_seconds: float = Field(default=1.0, gt=0, description="How often the leader runs its sweeps.")
-    retention_days: int = Field(default=30, ge=1, description="Succeeded runs and their messages older than this are purged.")
+    retention_days: int = Field(
+        default=30, ge=1, description="Succeeded runs and their messages older than this are purged."
+    )
 
 
 class LogSettings(BaseModel):

@@ -33,7 +33,9 @@ def tenant(store: Store) -> tuple[str, str]:
     return client, connection
 
 
-def item(client: str, connection: str, key: str, *, ordering_key: str | None = None, seq: int = 0, at: datetime = T0) -> IngestItem:
+def item(
+    client: str, connection: str, key: str, *, ordering_key: str | None = None, seq: int = 0, at: datetime = T0
+) -> IngestItem:
     return IngestItem(
         client_id=client,
         connection_id=connection,
@@ -47,7 +49,9 @@ def item(client: str, connection: str, key: str, *, ordering_key: str | None = N
     )
 
 
-def finish(run_id: int, client: str, owner: str, attempt: int, state: RunState = RunState.SUCCEEDED, **kw: object) -> Transition:
+def finish(
+    run_id: int, client: str, owner: str, attempt: int, state: RunState = RunState.SUCCEEDED, **kw: object
+) -> Transition:
     return Transition(run_id=run_id, client_id=client, lease_owner=owner, attempt=attempt, state=state, **kw)  # type: ignore[arg-type]
 
 
@@ -55,13 +59,16 @@ def test_ingest_stores_message_and_run_once(store: Store) -> None:
     client, conn = tenant(store)
     first = store.ingest([item(client, conn, "evt-1")])
     again = store.ingest([item(client, conn, "evt-1")])
-    assert not first[0].duplicate and len(first[0].run_ids) == 1
-    assert again[0].duplicate and again[0].run_ids == ()
+    assert not first[0].duplicate
+    assert len(first[0].run_ids) == 1
+    assert again[0].duplicate
+    assert again[0].run_ids == ()
     assert again[0].message_id == first[0].message_id
     with client_scope(client):
         assert store.count_by_state() == {"queued": 1}
         message = store.get_message(first[0].message_id)
-    assert message.body == b'{"id": 1}' and message.headers["x-shopify-topic"] == "orders/create"
+    assert message.body == b'{"id": 1}'
+    assert message.headers["x-shopify-topic"] == "orders/create"
 
 
 def test_duplicates_inside_one_batch_are_no_ops(store: Store) -> None:
@@ -160,7 +167,8 @@ def test_rescue_fences_out_the_zombie(store: Store) -> None:
     assert store.apply([finish(rescued.run.id, client, "rescuer", rescued.run.attempt)], T0) == [True]
     with client_scope(client):
         run = store.get_run(rescued.run.id)
-    assert run.state is RunState.SUCCEEDED and run.last_error is None
+    assert run.state is RunState.SUCCEEDED
+    assert run.last_error is None
 
 
 def test_heartbeat_keeps_a_lease(store: Store) -> None:
@@ -181,15 +189,20 @@ def test_apply_records_steps_bindings_and_timeline(store: Store) -> None:
     checkpoint = Transition(run.id, client, "w", run.attempt, None, steps=(step,))
     assert store.apply([checkpoint], T0) == [True]
     done = finish(
-        run.id, client, "w", run.attempt,
+        run.id,
+        client,
+        "w",
+        run.attempt,
         bindings=(Binding(conn, "order", "450789469", "canon-1"),),
         timeline=(TimelineEvent("order", "canon-1", "order.exported", system="netsuite", external_id="SO-1"),),
     )
     assert store.apply([done], T0) == [True]
     with client_scope(client):
         stored = store.get_run(run.id)
-        assert stored.state is RunState.SUCCEEDED and stored.ended_at is not None
-        assert [s.name for s in stored.steps] == ["map_order"] and stored.steps[0].output == {"number": "#1001"}
+        assert stored.state is RunState.SUCCEEDED
+        assert stored.ended_at is not None
+        assert [s.name for s in stored.steps] == ["map_order"]
+        assert stored.steps[0].output == {"number": "#1001"}
         assert store.get_binding(conn, "order", "450789469") == Binding(conn, "order", "450789469", "canon-1")
         assert store.find_bindings(conn, "order", ["canon-1", "missing"]) == {"canon-1": "450789469"}
         events = store.timeline("order", "canon-1")
@@ -201,28 +214,42 @@ def test_a_rerun_sees_its_finished_steps(store: Store) -> None:
     store.ingest([item(client, conn, "e")])
     run = store.claim("w", 1, 30, T0)[0].run
     step = StepRecord("map_order", run.attempt, {"ok": 1}, T0, T0)
-    retry = finish(run.id, client, "w", run.attempt, RunState.RETRY_SCHEDULED, steps=(step,), failures=1, last_error="429")
+    retry = finish(
+        run.id, client, "w", run.attempt, RunState.RETRY_SCHEDULED, steps=(step,), failures=1, last_error="429"
+    )
     assert store.apply([retry], T0) == [True]
     again = store.claim("w", 1, 30, T0)[0]
-    assert again.run.failures == 1 and again.run.last_error == "429"
-    assert set(again.done_steps) == {"map_order"} and again.done_steps["map_order"].output == {"ok": 1}
+    assert again.run.failures == 1
+    assert again.run.last_error == "429"
+    assert set(again.done_steps) == {"map_order"}
+    assert again.done_steps["map_order"].output == {"ok": 1}
 
 
 def test_dependency_parks_the_parent_until_the_child_ends(store: Store) -> None:
     client, conn = tenant(store)
     store.ingest([item(client, conn, "order-1", ordering_key="order:1")])
     parent = store.claim("w", 1, 30, T0)[0].run
-    child = NewRun(flow="customer_to_erp", flow_version=1, ordering_key="customer:bob", input={"email": "bob@x.io"}, dedupe_key="customer:bob")
+    child = NewRun(
+        flow="customer_to_erp",
+        flow_version=1,
+        ordering_key="customer:bob",
+        input={"email": "bob@x.io"},
+        dedupe_key="customer:bob",
+    )
     fence = Transition(parent.id, client, "w", parent.attempt, None)
     outcome = store.ensure_dependency(fence, child, T0, T0 + timedelta(hours=1))
-    assert outcome.parent_waiting and outcome.state is RunState.QUEUED
+    assert outcome.parent_waiting
+    assert outcome.state is RunState.QUEUED
     claimed = store.claim("w", 10, 30, T0)
-    assert [c.run.flow for c in claimed] == ["customer_to_erp"] and claimed[0].run.input == {"email": "bob@x.io"}
+    assert [c.run.flow for c in claimed] == ["customer_to_erp"]
+    assert claimed[0].run.input == {"email": "bob@x.io"}
     assert store.apply([finish(claimed[0].run.id, client, "w", claimed[0].run.attempt)], T0) == [True]
     woken = store.claim("w", 10, 30, T0)
     assert [c.run.id for c in woken] == [parent.id]
     again = store.ensure_dependency(Transition(parent.id, client, "w", woken[0].run.attempt, None), child, T0, T0)
-    assert not again.parent_waiting and again.state is RunState.SUCCEEDED and again.run_id == claimed[0].run.id
+    assert not again.parent_waiting
+    assert again.state is RunState.SUCCEEDED
+    assert again.run_id == claimed[0].run.id
 
 
 def test_missed_wake_ups_are_swept(store: Store) -> None:
@@ -230,7 +257,9 @@ def test_missed_wake_ups_are_swept(store: Store) -> None:
     store.ingest([item(client, conn, "p")])
     parent = store.claim("w", 1, 30, T0)[0].run
     child = NewRun(flow="customer_to_erp", flow_version=1, dedupe_key="c")
-    store.ensure_dependency(Transition(parent.id, client, "w", parent.attempt, None), child, T0, T0 + timedelta(hours=1))
+    store.ensure_dependency(
+        Transition(parent.id, client, "w", parent.attempt, None), child, T0, T0 + timedelta(hours=1)
+    )
     assert store.wake_orphaned_waiters(T0) == 0
     c = store.claim("w", 1, 30, T0)[0].run
     store.apply([finish(c.id, client, "w", c.attempt)], T0)
@@ -247,7 +276,9 @@ def test_replay_from_a_step_keeps_earlier_steps(store: Store) -> None:
         StepRecord(name, run.attempt, {"n": i}, T0 + timedelta(seconds=i), T0 + timedelta(seconds=i))
         for i, name in enumerate(["map_order", "resolve_customer", "upsert_sales_order"])
     )
-    store.apply([finish(run.id, client, "w", run.attempt, RunState.DEAD, steps=steps, last_error="NetSuite said no")], T0)
+    store.apply(
+        [finish(run.id, client, "w", run.attempt, RunState.DEAD, steps=steps, last_error="NetSuite said no")], T0
+    )
     with client_scope(client):
         assert store.dead_run_ids(None, None) == [run.id]
         with pytest.raises(Conflict):
@@ -257,8 +288,10 @@ def test_replay_from_a_step_keeps_earlier_steps(store: Store) -> None:
         with pytest.raises(Conflict):
             store.replay([run.id], None, T0)
     again = store.claim("w", 1, 30, T0)[0]
-    assert set(again.done_steps) == {"map_order"} and again.run.start_step == "resolve_customer"
-    assert again.run.failures == 0 and again.run.last_error is None
+    assert set(again.done_steps) == {"map_order"}
+    assert again.run.start_step == "resolve_customer"
+    assert again.run.failures == 0
+    assert again.run.last_error is None
 
 
 def test_token_bucket_is_shared_and_refills(store: Store) -> None:
@@ -266,7 +299,8 @@ def test_token_bucket_is_shared_and_refills(store: Store) -> None:
     grants = [store.take_tokens(client, conn, "rest", 1, 1, 2.0, 3.0, T0).granted for _ in range(4)]
     assert grants == [1, 1, 1, 0]
     empty = store.take_tokens(client, conn, "rest", 1, 1, 2.0, 3.0, T0)
-    assert empty.granted == 0 and empty.wait_seconds == pytest.approx(0.5)
+    assert empty.granted == 0
+    assert empty.wait_seconds == pytest.approx(0.5)
     assert store.take_tokens(client, conn, "rest", 5, 1, 2.0, 3.0, T0 + timedelta(seconds=1)).granted == 2
 
 
@@ -279,7 +313,8 @@ def test_cursor_and_audit_chain(store: Store) -> None:
         assert store.get_cursor(conn, "orders") == "2026-11-23T12:05:00Z"
         first = store.append_audit("cli:alice", "run.replay", "run:1", {"from": None}, T0)
         second = store.append_audit("cli:alice", "run.replay", "run:2", {"from": None}, T0)
-    assert first != second and len(second) == 64
+    assert first != second
+    assert len(second) == 64
 
 
 def test_leadership_is_exclusive(store: Store) -> None:
@@ -327,4 +362,5 @@ def test_concurrent_claims_never_share_a_run(store: Store) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(seen) == 200 and len(set(seen)) == 200
+    assert len(seen) == 200
+    assert len(set(seen)) == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from dataclasses import dataclass
@@ -82,3 +83,30 @@ def build_ingest(settings: Settings, store: Store, db: DbExecutor | None = None)
     )
     connections = ConnectionCache(store, SecretBox(settings.secret_key.get_secret_value()))
     return WebhookIngest(connections, batcher, db, clock=utcnow)
+
+
+def migrate_database(settings: Settings) -> str | None:
+    """Create or upgrade the schema; returns the revision applied."""
+    from tradewire.runtime.store.migrate import migrate
+
+    return migrate(settings.database.url)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """A worker process until ``stop``."""
+    store = store_for(settings)
+    bundle = build_worker(settings, store)
+    try:
+        await bundle.worker.run(stop)
+    finally:
+        await bundle.aclose()
+        store.close()
+
+
+async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
+    """A scheduler process until ``stop``."""
+    store = store_for(settings)
+    try:
+        await build_scheduler(settings, store).run(stop)
+    finally:
+        store.close()

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import NoReturn
 
+import pytest
+
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.base.spec import Connection, ConnectorSpec
 from tradewire.errors import AuthError, PermanentError, RetryableError, VendorRateLimited, WebhookRejected
@@ -103,38 +105,24 @@ class ConnectorContract:
 
     def test_429_is_retryable_with_retry_after(self) -> None:
         call = self.call_with_knobs(FaultKnobs(rate_limit_after=0, retry_after_seconds=7))
-        try:
+        with pytest.raises(VendorRateLimited) as caught:
             self.run(call)
-        except VendorRateLimited as exc:
-            assert exc.retry_after is not None
-            assert 6.0 <= exc.retry_after <= 8.0
-        else:
-            raise AssertionError("a throttled call must raise VendorRateLimited")
+        assert caught.value.retry_after is not None
+        assert 6.0 <= caught.value.retry_after <= 8.0
 
     def test_5xx_is_retryable(self) -> None:
         call = self.call_with_knobs(FaultKnobs(fail_rate=1.0))
-        try:
+        with pytest.raises(RetryableError):
             self.run(call)
-        except RetryableError:
-            pass
-        else:
-            raise AssertionError("a 5xx must raise a RetryableError")
 
     def test_4xx_is_permanent(self) -> None:
-        try:
+        with pytest.raises(PermanentError) as caught:
             self.run(self.call_rejected())
-        except PermanentError as exc:
-            assert not isinstance(exc, RetryableError)
-        else:
-            raise AssertionError("a rejected call must raise a PermanentError")
+        assert not isinstance(caught.value, RetryableError)
 
     def test_bad_credentials_are_an_auth_error(self) -> None:
-        try:
+        with pytest.raises(AuthError):
             self.run(self.call_with_bad_credentials())
-        except AuthError:
-            pass
-        else:
-            raise AssertionError("refused credentials must raise AuthError")
 
     def test_signed_webhook_verifies_and_tampering_is_refused(self) -> None:
         delivery = self.signed_delivery()
@@ -151,12 +139,9 @@ class ConnectorContract:
             (tampered, headers),
             (body, _without_signature(headers)),
         ):
-            try:
+            with pytest.raises(WebhookRejected) as caught:
                 self.spec.webhooks.verify(bad_body, bad_headers, connection, now=now)
-            except WebhookRejected as exc:
-                assert exc.status == 401
-            else:
-                raise AssertionError("a tampered or unsigned delivery must be refused")
+            assert caught.value.status == 401
 
     def test_redelivery_has_the_same_idempotency_key(self) -> None:
         pair = self.redelivery()
@@ -178,4 +163,3 @@ def _not_applicable(reason: str) -> NoReturn:
 
 def _without_signature(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if "hmac" not in k.lower() and "signature" not in k.lower()}
-

@@ -81,7 +81,9 @@ def classify_response(response: httpx.Response, *, system: str, describe: ErrorD
             f"{system} failed {where} ({status})", status=status, system=system, retry_after=retry_after, detail=detail
         )
     if status in (401, 403):
-        raise VendorAuthError(f"{system} refused credentials for {where} ({status}): {body}", status=status, system=system, detail=detail)
+        raise VendorAuthError(
+            f"{system} refused credentials for {where} ({status}): {body}", status=status, system=system, detail=detail
+        )
     raise VendorRejected(f"{system} rejected {where} ({status}): {body}", status=status, system=system, detail=detail)
 
 

@@ -24,13 +24,17 @@ class FaultKnobs(BaseModel):
 
     fail_rate: float = Field(default=0.0, ge=0, le=1, description="Answer 500/503 instead of doing the work.")
     rate_limit_rate: float = Field(default=0.0, ge=0, le=1, description="Answer 429 with Retry-After at random.")
-    rate_limit_after: int | None = Field(default=None, ge=0, description="Answer 429 once this many requests were served.")
+    rate_limit_after: int | None = Field(
+        default=None, ge=0, description="Answer 429 once this many requests were served."
+    )
     timeout_rate: float = Field(default=0.0, ge=0, le=1, description="Hang for timeout_seconds, then answer 504.")
     timeout_seconds: float = Field(default=35.0, ge=0, description="How long a simulated timeout hangs.")
     latency_ms: float = Field(default=0.0, ge=0, description="Added to every answer.")
     retry_after_seconds: float = Field(default=1.0, ge=0, description="Retry-After sent with simulated 429s.")
     duplicate_webhook_rate: float = Field(default=0.0, ge=0, le=1, description="Send a webhook twice (same ids).")
-    out_of_order_rate: float = Field(default=0.0, ge=0, le=1, description="Delay a webhook so a later one overtakes it.")
+    out_of_order_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Delay a webhook so a later one overtakes it."
+    )
     seed: int | None = Field(default=None, description="Seed for the fault dice (repeatable runs).")
 
 

@@ -127,4 +127,6 @@ class ConnectorSpec:
     order_source: OrderSource | None = None
     order_sink: OrderSinkFactory | None = None
     sandbox: SandboxFactory | None = None
+    order_payload: Callable[[Order], dict[str, Any]] | None = None
+    """The request body this system receives for a canonical order (references as placeholders)."""
     capabilities: tuple[str, ...] = field(default=())

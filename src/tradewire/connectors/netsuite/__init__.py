@@ -8,11 +8,28 @@ the ``rest`` budget below only smooths bursts shared across processes.
 
 from __future__ import annotations
 
+from typing import Any
+
+from tradewire.canonical import Order
 from tradewire.connectors.base.budget import RateLimit
 from tradewire.connectors.base.spec import ConnectorSpec
+from tradewire.connectors.netsuite.mapping import order_to_sales_order
 from tradewire.connectors.netsuite.sandbox import create_sandbox
 from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
 from tradewire.connectors.netsuite.sink import make_order_sink
+
+
+def preview_sales_order(order: Order) -> dict[str, Any]:
+    """The salesOrder body for ``order``, with placeholder references (for ``tradewire map --to netsuite``).
+
+    Internal ids of the customer and items are looked up at run time; here they read
+    ``<customer …>`` / ``<item SKU>`` and the discount item is ``0``.
+    """
+    settings = NetSuiteSettings(account_id="PREVIEW", subsidiary_id="1", discount_item_id="0")
+    refs = {line.sku: f"<item {line.sku}>" for line in order.lines if line.sku}
+    customer = f"<customer {order.customer.email or 'guest'}>"
+    return order_to_sales_order(order, customer_ref=customer, item_refs=refs, settings=settings)
+
 
 SPEC = ConnectorSpec(
     system="netsuite",
@@ -24,6 +41,7 @@ SPEC = ConnectorSpec(
     order_source=None,
     order_sink=make_order_sink,
     sandbox=create_sandbox,
+    order_payload=preview_sales_order,
     capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox"),
 )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from tradewire.connectors.base.budget import RateLimit
 from tradewire.connectors.base.spec import ConnectorSpec
-from tradewire.connectors.shopify.mapping import ShopifyOrderSource
+from tradewire.connectors.shopify.mapping import ShopifyOrderSource, order_to_rest_payload
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
 from tradewire.connectors.shopify.webhooks import ShopifyWebhooks
 
@@ -28,6 +28,7 @@ SPEC = ConnectorSpec(
     webhooks=ShopifyWebhooks(),
     order_source=ShopifyOrderSource(),
     sandbox=sandbox_factory,
+    order_payload=order_to_rest_payload,
     capabilities=(
         "webhooks.orders",
         "order_source",

@@ -157,9 +157,15 @@ class ShopifyWebhooks:
             object_type="order",
             external_id=str(order_id),
             ordering_key=f"order:{connection.id}:{order_id}",
-            ordering_seq=epoch_microseconds(changed),
+            ordering_seq=epoch_microseconds(changed) + TOPIC_RANK.get(topic, 0),
             triggered_at=parse_timestamp(triggered_text) if triggered_text else None,
         )
+
+
+# Shopify stamps order times in whole seconds, so a create and its cancellation often share
+# ``updated_at``; these microseconds order them (create, then update, then cancel) when they do,
+# and are far too small to reorder events of different seconds.
+TOPIC_RANK = {"orders/create": 0, "orders/updated": 1, "orders/cancelled": 2}
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

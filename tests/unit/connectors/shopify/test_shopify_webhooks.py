@@ -127,7 +127,7 @@ def test_parse_reads_the_order_event() -> None:
     assert event.object_type == "order"
     assert event.external_id == "450789469"
     assert event.ordering_key == "order:conn-1:450789469"
-    assert event.ordering_seq == 1_199_980_800_000_000
+    assert event.ordering_seq == 1_199_980_800_000_000 + 1  # orders/updated ranks after orders/create
     assert event.triggered_at == NOW - timedelta(seconds=3)
 
 
@@ -191,6 +191,18 @@ def test_ids_above_2_pow_53_keep_every_digit() -> None:
     assert event.external_id == "9223372036854788153"
     assert event.ordering_key.endswith(":9223372036854788153")
     assert event.ordering_seq == 1_795_435_199_500_000  # 11:59:59.5 UTC, exact to the microsecond
+
+
+def test_create_update_cancel_of_one_second_keep_their_order() -> None:
+    body = json.dumps({"id": 7, "updated_at": "2026-11-23T06:59:59-05:00"}).encode()
+    seqs = [
+        HOOKS.parse(body, headers(body=body, topic=topic), connection(), now=NOW).ordering_seq
+        for topic in ("orders/create", "orders/updated", "orders/cancelled")
+    ]
+    assert seqs[0] < seqs[1] < seqs[2]
+    later = json.dumps({"id": 7, "updated_at": "2026-11-23T07:00:00-05:00"}).encode()
+    next_second = HOOKS.parse(later, headers(body=later, topic="orders/create"), connection(), now=NOW)
+    assert next_second.ordering_seq > seqs[2]
 
 
 def test_ordering_falls_back_to_receipt_time() -> None:
