@@ -132,7 +132,9 @@ class Demo:
             asyncio.create_task(scheduler.run(inner_stop), name="scheduler"),
         ]
         try:
-            while not server.started:  # uvicorn offers no event for this
+            for _ in range(1000):  # uvicorn offers no event for "listening"
+                if server.started:
+                    break
                 await asyncio.sleep(0.01)
             world.subscribe(self.report.api_url)
             self._started = time.monotonic()
