@@ -64,7 +64,7 @@ class RetryPolicy:
             ceiling = min(self.cap_seconds, self.base_seconds * (2 ** min(failures - 1, 62)))
             delay = (rng or random).uniform(0.0, ceiling)
         retry_at = now + timedelta(seconds=delay)
-        if retry_at > first_attempt_at + timedelta(seconds=self.window_seconds):
+        if (retry_at - first_attempt_at).total_seconds() > self.window_seconds:
             hours = self.window_seconds / 3600
             return Decision(None, f"gave up: still failing after the {hours:g} h retry window: {error}")
         return Decision(retry_at, f"retry {failures} in {delay:.1f}s: {error}")
