@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.http import VendorHttp
 from tradewire.connectors.base.oauth1 import OAuth1Auth, new_nonce, unix_time
+from tradewire.connectors.base.pagination import Offset, Page, next_offset, paginate
 from tradewire.connectors.netsuite.schemas import NsCollection, NsCustomer, NsErrorBody, NsSalesOrder, NsSuiteQLPage
 from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
 from tradewire.errors import (
@@ -364,18 +365,17 @@ class NetSuiteClient:
             NetSuiteRejected: bad type or query; others as :meth:`upsert_customer`.
         """
         path = f"{RECORD_PATH}/{_record_type(record_type)}"
-        params: dict[str, str | int] = {"limit": _page_size(limit), "offset": 0}
-        if q:
-            params["q"] = q
-        while True:
+        extra: dict[str, str | int] = {"q": q} if q else {}
+
+        async def fetch(at: Offset) -> Page[str, Offset]:
+            params: dict[str, str | int] = {"limit": at.limit, "offset": at.offset, **extra}
             response = await self._send("GET", path, what=f"{record_type} list", params=params)
             page = NsCollection.model_validate(self._json(response, f"{record_type} list"))
-            for item in page.items:
-                yield item.id
-            following = _next_params(page.has_more, page.link("next"), params, page.count)
-            if following is None:
-                return
-            params = following
+            return Page([item.id for item in page.items], _following(at, page.has_more, page.link("next"), page.count))
+
+        async for page in paginate(fetch, Offset(0, _page_size(limit)), system=SYSTEM):
+            for item_id in page.items:
+                yield item_id
 
     async def suiteql(self, query: str, *, limit: int = MAX_PAGE) -> AsyncIterator[dict[str, Any]]:
         """Run a SuiteQL query and yield every row (a dict of lower-case columns; null columns absent).
@@ -387,21 +387,22 @@ class NetSuiteClient:
             NetSuiteRejected: the query is invalid (message carries NetSuite's reason); others as
                 :meth:`upsert_customer`.
         """
-        params: dict[str, str | int] = {"limit": _page_size(limit), "offset": 0}
-        while True:
+
+        async def fetch(at: Offset) -> Page[dict[str, Any], Offset]:
             response = await self._send(
-                "POST", SUITEQL_PATH, what="SuiteQL query", json_body={"q": query}, params=params,
-                headers={"Prefer": "transient"},
+                "POST", SUITEQL_PATH, what="SuiteQL query", json_body={"q": query},
+                params={"limit": at.limit, "offset": at.offset}, headers={"Prefer": "transient"},
             )  # fmt: skip
             data = self._json(response, "SuiteQL query")
             page = NsSuiteQLPage.model_validate(data)
-            for row in data.get("items", []):
-                if isinstance(row, dict):
-                    yield {k: v for k, v in row.items() if k != "links"}
-            following = _next_params(page.has_more, page.link("next"), params, page.count)
-            if following is None:
-                return
-            params = following
+            rows = [
+                {k: v for k, v in row.items() if k != "links"} for row in data.get("items", []) if isinstance(row, dict)
+            ]
+            return Page(rows, _following(at, page.has_more, page.link("next"), page.count))
+
+        async for page in paginate(fetch, Offset(0, _page_size(limit)), system=SYSTEM):
+            for row in page.items:
+                yield row
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -414,30 +415,22 @@ def _page_size(limit: int) -> int:
     return limit
 
 
-def _next_params(
-    has_more: bool, next_href: str | None, current: dict[str, str | int], count: int
-) -> dict[str, str | int] | None:
-    """Query parameters of the next page, or None at the end.
+def _following(at: Offset, has_more: bool, next_href: str | None, count: int) -> Offset | None:
+    """The next page: the ``next`` link's offset (used on our own base URL, so a link pointing
+    elsewhere never receives a signed request), else offset + count.
 
-    The ``next`` link's limit/offset are used on our own base URL, so a link pointing elsewhere
-    never receives a signed request.
+    Raises:
+        NetSuiteUnavailable: NetSuite said ``hasMore`` but sent an empty page (it would loop).
     """
-    if not has_more:
-        return None
-    following = dict(current)
+    link_offset = None
     if next_href:
-        query = dict(parse_qsl(urlsplit(next_href).query))
-        if "offset" in query and query["offset"].isdigit():
-            following["offset"] = int(query["offset"])
-            if "limit" in query and query["limit"].isdigit():
-                following["limit"] = int(query["limit"])
-            if int(following["offset"]) > int(current["offset"]):
-                return following
-    if count <= 0:
+        offset = dict(parse_qsl(urlsplit(next_href).query)).get("offset", "")
+        link_offset = int(offset) if offset.isdigit() else None
+    following = next_offset(at, has_more=has_more, count=count, link_offset=link_offset)
+    if following is not None and following.offset <= at.offset:
         raise NetSuiteUnavailable(
             "NetSuite said hasMore but sent an empty page; stopping instead of looping",
             system=SYSTEM,
-            detail={"page": json.dumps(current)},
+            detail={"page": json.dumps({"offset": at.offset, "limit": at.limit})},
         )
-    following["offset"] = int(current["offset"]) + count
     return following

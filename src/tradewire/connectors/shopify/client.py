@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.http import VendorHttp
+from tradewire.connectors.base.pagination import Cursor, Page, next_cursor, paginate
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.shopify.schemas import (
     GqlOrder,
@@ -317,12 +318,12 @@ class ShopifyAdminClient:
         if updated_at_min is not None:
             moment = updated_at_min.astimezone(UTC).isoformat().replace("+00:00", "Z")
             search = f"updated_at:>='{moment}'"
-        after: str | None = None
-        while True:
+
+        async def fetch(at: Cursor) -> Page[OrderPage, Cursor]:
             data = await self.execute(
                 ORDERS_QUERY,
-                {"first": size, "after": after, "query": search},
-                cost=orders_query_cost(size),
+                {"first": at.first, "after": at.after, "query": search},
+                cost=orders_query_cost(at.first),
                 operation="orders",
             )
             connection = data.get("orders") or {}
@@ -330,10 +331,12 @@ class ShopifyAdminClient:
                 orders=[OrderSummary.model_validate(edge["node"]) for edge in connection.get("edges") or []],
                 page_info=PageInfo.model_validate(connection.get("pageInfo") or {"hasNextPage": False}),
             )
-            yield page
-            if not page.page_info.has_next_page or not page.page_info.end_cursor:
-                return
-            after = page.page_info.end_cursor
+            info = page.page_info
+            return Page([page], next_cursor(at, has_next_page=info.has_next_page, end_cursor=info.end_cursor))
+
+        async for pages in paginate(fetch, Cursor(None, size), system="shopify"):
+            for page in pages.items:
+                yield page
 
     async def cancel_order(
         self,
