@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from tradewire.connectors import get_spec
+from tradewire.connectors.base.binding import Binder
 from tradewire.connectors.base.budget import RateLimit
 from tradewire.connectors.base.spec import ConnectorSpec, OrderSink
 from tradewire.errors import ConfigError, ConnectionPaused, RateBudgetWait
@@ -156,6 +157,10 @@ class StepContext:
     async def timeline(self, object_type: str, canonical_id: str) -> list[TimelineEvent]:
         """Business events of an object so far."""
         return await self.env.db.call(self.env.store.timeline, object_type, canonical_id)
+
+    def binder(self, connection_id: str, object_type: str) -> Binder:
+        """The binder of ``object_type`` in a connection."""
+        return Binder(self, connection_id, object_type)
 
     def bind(self, connection_id: str, object_type: str, external_id: str, canonical_id: str) -> None:
         """Record a binding, committed with the run's transition."""

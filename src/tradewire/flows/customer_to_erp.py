@@ -20,12 +20,13 @@ async def upsert_customer(ctx: StepContext) -> dict[str, Any]:
         raise PermanentError(f"run {ctx.claimed.run.id} has no customer input")
     customer = Customer.model_validate(data["customer"])
     erp_id = str(data["erp_connection_id"])
-    known = await ctx.find_bindings(erp_id, "customer", [customer.id])
-    if customer.id in known:
-        return {"customer_ref": known[customer.id], "created": False}
+    customers = ctx.binder(erp_id, "customer")
+    known = await customers.external_id(customer.id)
+    if known is not None:
+        return {"customer_ref": known, "created": False}
     sink = await ctx.order_sink(erp_id)
     ref = await sink.upsert_customer(customer)
-    ctx.bind(erp_id, "customer", ref, customer.id)
+    customers.bind(ref, customer.id)
     ctx.event("customer", customer.id, "customer.exported", system="erp", connection_id=erp_id, external_id=ref)
     return {"customer_ref": ref, "created": True}
 

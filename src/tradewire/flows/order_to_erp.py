@@ -36,9 +36,9 @@ async def resolve_customer(ctx: StepContext) -> dict[str, Any]:
     order = load_order(ctx)
     erp_id = ctx.outputs["check_not_cancelled"]["erp_connection_id"]
     customer = order_customer(order)
-    found = await ctx.find_bindings(erp_id, "customer", [customer.id])
-    if customer.id in found:
-        return {"customer_id": customer.id, "customer_ref": found[customer.id]}
+    ref = await ctx.binder(erp_id, "customer").external_id(customer.id)
+    if ref is not None:
+        return {"customer_id": customer.id, "customer_ref": ref}
     ctx.need(
         NewRun(
             flow="customer_to_erp",
@@ -62,7 +62,8 @@ async def resolve_items(ctx: StepContext) -> dict[str, str]:
         )
     skus = sorted({line.sku for line in order.lines if line.sku})
     ids = {sku: canonical_id(order.client_id, "product", f"sku:{sku}") for sku in skus}
-    bound = await ctx.find_bindings(erp_id, "product", list(ids.values()))
+    products = ctx.binder(erp_id, "product")
+    bound = await products.external_ids(list(ids.values()))
     refs = {sku: bound[cid] for sku, cid in ids.items() if cid in bound}
     unknown = [sku for sku in skus if sku not in refs]
     if unknown:
@@ -70,7 +71,7 @@ async def resolve_items(ctx: StepContext) -> dict[str, str]:
         looked_up = await sink.resolve_items(unknown)
         for sku, ref in looked_up.items():
             refs[sku] = ref
-            ctx.bind(erp_id, "product", ref, ids[sku])
+            products.bind(ref, ids[sku])
         still = [sku for sku in unknown if sku not in looked_up]
         if still:
             raise PermanentError(

@@ -62,5 +62,4 @@ def order_customer(order: Order) -> Customer:
 
 async def sales_order_ref(ctx: StepContext, order: Order, erp_id: str) -> str | None:
     """The ERP id of the order's sales order, if it was exported."""
-    found = await ctx.find_bindings(erp_id, "order", [order.id])
-    return found.get(order.id)
+    return await ctx.binder(erp_id, "order").external_id(order.id)
