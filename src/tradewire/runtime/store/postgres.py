@@ -8,7 +8,7 @@ advisory lock so two workers never start two runs of one key in the same instant
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from tradewire.runtime.store import queries
 from tradewire.runtime.store.sql_store import SqlStore
-from tradewire.runtime.store.tables import cursors, runs, steps
+from tradewire.runtime.store.tables import runs
 
 WAKEUP_CHANNEL = "tradewire_runs"
 
@@ -59,6 +59,7 @@ class PostgresStore(SqlStore):
     """The store on PostgreSQL 14+."""
 
     dialect = "postgresql"
+    dialect_insert = staticmethod(pg_insert)
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         super().__init__(postgres_engine(url, pool_size=pool_size))
@@ -74,33 +75,6 @@ class PostgresStore(SqlStore):
         )
         due = due.where(key_free).with_for_update(skip_locked=True, of=runs)
         return queries.mark_claimed(runs.c.id.in_(due.scalar_subquery()), worker_id, lease_until, now)
-
-    def insert_ignore(self, conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
-        """``INSERT … ON CONFLICT DO NOTHING``; returns rows inserted."""
-        if not rows:
-            return 0
-        key = next(iter(table.primary_key.columns))
-        stmt = pg_insert(table).values(list(rows)).on_conflict_do_nothing().returning(key)
-        return len(conn.execute(stmt).fetchall())
-
-    def upsert_steps(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert or replace step checkpoints."""
-        stmt = pg_insert(steps)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[steps.c.run_id, steps.c.name],
-            set_={c: stmt.excluded[c] for c in ("attempt", "output", "error", "started_at", "ended_at")},
-        )
-        conn.execute(stmt, list(rows))
-
-    def upsert_cursor(self, conn: Connection, row: dict[str, Any]) -> None:
-        """Insert or replace a polling cursor."""
-        stmt = pg_insert(cursors).values(row)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[cursors.c.connection_id, cursors.c.name],
-                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-            )
-        )
 
     def lock_row_for_update(self, conn: Connection, run_id: int) -> None:
         """``SELECT … FOR UPDATE`` so the run cannot end while we decide to wait for it."""

@@ -6,11 +6,11 @@ Dialect-specific statements (the claim, upserts, locks) live in ``sqlite.py`` an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Delete, Select, Update, and_, delete, func, literal, or_, select, update
+from sqlalchemy import Delete, Select, Update, and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tradewire.runtime.store.port import ACTIVE_STATES, CLAIMABLE_STATES, RunFilter, RunState
@@ -20,6 +20,7 @@ from tradewire.runtime.store.tables import (
     clients,
     connections,
     cursors,
+    leader_leases,
     messages,
     rate_budgets,
     runs,
@@ -343,3 +344,51 @@ def purge_orphan_messages(before: datetime) -> Delete:
     """Delete old messages no run refers to any more."""
     used = select(runs.c.message_id).where(runs.c.message_id.is_not(None))
     return delete(messages).where(messages.c.received_at < before, messages.c.id.not_in(used.scalar_subquery()))
+
+
+DialectInsert = Callable[[Any], Any]
+"""``sqlalchemy.dialects.<name>.insert``: both dialects spell ON CONFLICT the same way."""
+
+
+def insert_ignore(dialect_insert: DialectInsert, table: Any, rows: Sequence[dict[str, Any]]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING <key>`` (the rows returned are those inserted)."""
+    key = next(iter(table.primary_key.columns))
+    return dialect_insert(table).values(list(rows)).on_conflict_do_nothing().returning(key)
+
+
+def upsert_steps(dialect_insert: DialectInsert) -> Any:
+    """Insert or replace step checkpoints (executed with a list of rows)."""
+    stmt = dialect_insert(steps)
+    return stmt.on_conflict_do_update(
+        index_elements=[steps.c.run_id, steps.c.name],
+        set_={c: stmt.excluded[c] for c in ("attempt", "output", "error", "started_at", "ended_at")},
+    )
+
+
+def upsert_cursor(dialect_insert: DialectInsert, row: dict[str, Any]) -> Any:
+    """Insert or replace a polling cursor."""
+    stmt = dialect_insert(cursors).values(row)
+    return stmt.on_conflict_do_update(
+        index_elements=[cursors.c.connection_id, cursors.c.name],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+def leader_lease(name: str) -> Select[str, datetime]:
+    """The holder of a named leadership lease."""
+    return select(leader_leases.c.owner, leader_leases.c.until).where(leader_leases.c.name == name)
+
+
+def take_leader_lease(name: str, owner: str, until: datetime) -> Update:
+    """Give a named leadership lease to ``owner`` until ``until``."""
+    return update(leader_leases).where(leader_leases.c.name == name).values(owner=owner, until=until)
+
+
+def insert_run(row: dict[str, Any]) -> Any:
+    """Create one run, returning its id."""
+    return insert(runs).values(row).returning(runs.c.id)
+
+
+def insert_timeline() -> Any:
+    """Append timeline events (executed with a list of rows)."""
+    return insert(timeline)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, Update
 from sqlalchemy.sql.elements import ColumnElement
 
+from tradewire.runtime.store import queries
 from tradewire.runtime.store.port import RunRecord, RunState, StepRecord
 
 
@@ -22,6 +23,7 @@ class SqlBase:
     """Engine, transactions and the dialect hooks."""
 
     dialect: str = "sql"
+    dialect_insert: queries.DialectInsert
 
     def __init__(self, engine: Engine, *, serialize_writes: bool = False) -> None:
         self.engine = engine
@@ -57,15 +59,17 @@ class SqlBase:
 
     def insert_ignore(self, conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
         """Insert rows, skipping those that collide with a unique key; returns rows inserted."""
-        raise NotImplementedError
+        if not rows:
+            return 0
+        return len(conn.execute(queries.insert_ignore(self.dialect_insert, table, rows)).fetchall())
 
     def upsert_steps(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace step checkpoints."""
-        raise NotImplementedError
+        conn.execute(queries.upsert_steps(self.dialect_insert), list(rows))
 
     def upsert_cursor(self, conn: Connection, row: dict[str, Any]) -> None:
         """Insert or replace a polling cursor."""
-        raise NotImplementedError
+        conn.execute(queries.upsert_cursor(self.dialect_insert, row))
 
     def lock_row_for_update(self, conn: Connection, run_id: int) -> None:
         """Lock one run row until the transaction ends (no-op where the writer is exclusive)."""

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
-
 from tradewire.runtime.store import queries
 from tradewire.runtime.store.port import (
     BudgetGrant,
@@ -22,7 +20,7 @@ from tradewire.runtime.store.port import (
 )
 from tradewire.runtime.store.sql_base import SqlBase, to_run, to_step
 from tradewire.runtime.store.tables import bindings as bindings_table
-from tradewire.runtime.store.tables import leader_leases, messages, rate_budgets, runs, timeline
+from tradewire.runtime.store.tables import leader_leases, messages, rate_budgets, runs
 
 
 def _run_row(
@@ -83,19 +81,17 @@ class WorkerMethods(SqlBase):
                     "body": item.body,
                     "received_at": item.received_at,
                 }
-                if self.insert_ignore(conn, messages, [row]) == 0:
+                message_id = conn.execute(queries.insert_ignore(self.dialect_insert, messages, [row])).scalar()
+                if message_id is None:  # a repeat delivery: answer with the stored message
                     existing = conn.execute(
                         queries.message_id_by_key(item.client_id, item.source, item.idempotency_key)
                     ).scalar_one()
                     results.append(IngestResult(message_id=existing, duplicate=True))
                     continue
-                message_id = conn.execute(
-                    queries.message_id_by_key(item.client_id, item.source, item.idempotency_key)
-                ).scalar_one()
                 run_ids: list[int] = []
                 for new_run in item.runs:
                     run_row = _run_row(item.client_id, item.connection_id, new_run, message_id, item.received_at)
-                    run_ids.append(conn.execute(insert(runs).values(run_row).returning(runs.c.id)).scalar_one())
+                    run_ids.append(conn.execute(queries.insert_run(run_row)).scalar_one())
                 enqueued = enqueued or bool(run_ids)
                 results.append(IngestResult(message_id=message_id, duplicate=False, run_ids=tuple(run_ids)))
             if enqueued:
@@ -208,7 +204,7 @@ class WorkerMethods(SqlBase):
             if binding_rows:
                 self.insert_ignore(conn, bindings_table, binding_rows)
             if timeline_rows:
-                conn.execute(insert(timeline), timeline_rows)
+                conn.execute(queries.insert_timeline(), timeline_rows)
             if enqueued:
                 self.after_enqueue(conn)
         return applied
@@ -312,9 +308,7 @@ class WorkerMethods(SqlBase):
         """Hold the named leadership lease for ``ttl_seconds`` if free, expired or already ours."""
         until = now + timedelta(seconds=ttl_seconds)
         with self.write() as conn:
-            row = conn.execute(
-                select(leader_leases.c.owner, leader_leases.c.until).where(leader_leases.c.name == name)
-            ).first()
+            row = conn.execute(queries.leader_lease(name)).first()
             if row is None:
                 self.insert_ignore(conn, leader_leases, [{"name": name, "owner": owner, "until": until}])
                 return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy.pool import StaticPool
 
 from tradewire.runtime.store import queries
 from tradewire.runtime.store.sql_store import SqlStore
-from tradewire.runtime.store.tables import cursors, runs, steps
+from tradewire.runtime.store.tables import runs
 
 
 def _json_dumps(value: Any) -> str:
@@ -54,6 +53,7 @@ class SqliteStore(SqlStore):
     """The store on one SQLite file (or in memory)."""
 
     dialect = "sqlite"
+    dialect_insert = staticmethod(sqlite_insert)
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, memory: bool = False) -> None:
         super().__init__(sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, memory=memory), serialize_writes=True)
@@ -62,30 +62,3 @@ class SqliteStore(SqlStore):
         """``UPDATE … WHERE id IN (due heads) RETURNING``, inside ``BEGIN IMMEDIATE``."""
         due = queries.claimable_ids(limit, now).scalar_subquery()
         return queries.mark_claimed(runs.c.id.in_(due), worker_id, lease_until, now)
-
-    def insert_ignore(self, conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
-        """``INSERT … ON CONFLICT DO NOTHING``; returns rows inserted."""
-        if not rows:
-            return 0
-        key = next(iter(table.primary_key.columns))
-        stmt = sqlite_insert(table).values(list(rows)).on_conflict_do_nothing().returning(key)
-        return len(conn.execute(stmt).fetchall())
-
-    def upsert_steps(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert or replace step checkpoints."""
-        stmt = sqlite_insert(steps)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[steps.c.run_id, steps.c.name],
-            set_={c: stmt.excluded[c] for c in ("attempt", "output", "error", "started_at", "ended_at")},
-        )
-        conn.execute(stmt, list(rows))
-
-    def upsert_cursor(self, conn: Connection, row: dict[str, Any]) -> None:
-        """Insert or replace a polling cursor."""
-        stmt = sqlite_insert(cursors).values(row)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[cursors.c.connection_id, cursors.c.name],
-                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-            )
-        )
