@@ -27,7 +27,7 @@ ClientOpt = Annotated[str | None, typer.Option("--client", help="Client id (opti
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line reason and exit (never a traceback)."""
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from tradewire.canonical import Customer, Order, canonical_id, customer_key
 from tradewire.connectors import get_spec
+from tradewire.connectors.base.payload import load_json_object
 from tradewire.errors import ConfigError, MappingError
 from tradewire.flows.context import StepContext
 
@@ -28,12 +27,7 @@ async def map_order(ctx: StepContext) -> dict[str, Any]:
     body = ctx.claimed.body
     if body is None:
         raise MappingError(f"run {ctx.claimed.run.id} has no message body to map")
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MappingError(f"the stored message is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MappingError("the stored message is not a JSON object")
+    payload = load_json_object(body)
     order = spec.order_source.to_order(payload, client_id=ctx.client_id, connection_id=source.connection.id)
     return order.model_dump(mode="json")
 

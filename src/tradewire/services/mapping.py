@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from tradewire.connectors import get_spec
+from tradewire.connectors.base.payload import load_json_object
 from tradewire.errors import MappingError, NotFound
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024
@@ -28,12 +27,7 @@ def map_record(system: str, object_type: str, raw: bytes, *, to: str | None = No
     spec = get_spec(system)
     if spec.order_source is None:
         raise NotFound(f"{spec.display_name} is not a source of orders")
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise MappingError(f"not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MappingError("expected one JSON object (a webhook body or one element of a list response)")
+    payload = load_json_object(raw)
     if len(payload) == 1 and isinstance(next(iter(payload.values())), (dict, list)) and "id" not in payload:
         key = next(iter(payload))
         raise MappingError(f"this looks like an envelope {{{key!r}: …}}; give the record inside it")
