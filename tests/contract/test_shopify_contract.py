@@ -19,7 +19,7 @@ from tradewire.connectors.shopify.sandbox import create_sandbox
 from tradewire.connectors.shopify.sandbox_shop import SandboxOptions
 
 SECRET, TOKEN = "contract-secret", "shpat_contract"
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "connectors" / "fixtures" / "shopify_rest_orders_list.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "shopify_rest_orders_list.json"
 CONNECTION = Connection(
     id="conn-contract",
     client_id="client-contract",

@@ -33,7 +33,7 @@ from tradewire.errors import VendorAuthError, VendorRateLimited, VendorRejected,
 
 T = TypeVar("T")
 SECRET, TOKEN = "sandbox-secret", "shpat_good"
-FIXTURES = Path(__file__).resolve().parents[5] / "shared" / "connectors" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "vendor"
 
 
 class RecordingBudget:

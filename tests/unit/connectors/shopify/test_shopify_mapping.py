@@ -17,7 +17,7 @@ from tradewire.connectors.shopify.mapping import order_to_canonical, order_to_re
 from tradewire.errors import MappingError
 
 # shared/ sits beside the repository (locally and in CI).
-FIXTURES = Path(__file__).resolve().parents[5] / "shared" / "connectors" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "vendor"
 
 
 def fixture_order() -> dict[str, Any]:
