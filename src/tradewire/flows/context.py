@@ -111,6 +111,8 @@ class StepContext:
     events: list[TimelineEvent] = field(default_factory=list)
     skip_reason: str | None = None
     last_connection_id: str | None = None
+    memo: dict[str, Any] = field(default_factory=dict)
+    """Objects steps derive from outputs (e.g. the parsed order), kept for this execution only."""
 
     @property
     def client_id(self) -> str:

@@ -14,8 +14,13 @@ ERP_ROUTE = "erp"
 
 
 def load_order(ctx: StepContext) -> Order:
-    """The canonical order produced by the ``map_order`` step."""
-    return Order.model_validate(ctx.outputs["map_order"])
+    """The canonical order produced by the ``map_order`` step (validated once per execution)."""
+    cached = ctx.memo.get("order")
+    if isinstance(cached, Order):
+        return cached
+    order = Order.model_validate(ctx.outputs["map_order"])
+    ctx.memo["order"] = order
+    return order
 
 
 async def map_order(ctx: StepContext) -> dict[str, Any]:
@@ -29,6 +34,7 @@ async def map_order(ctx: StepContext) -> dict[str, Any]:
         raise MappingError(f"run {ctx.claimed.run.id} has no message body to map")
     payload = load_json_object(body)
     order = spec.order_source.to_order(payload, client_id=ctx.client_id, connection_id=source.connection.id)
+    ctx.memo["order"] = order
     return order.model_dump(mode="json")
 
 
