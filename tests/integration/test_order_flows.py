@@ -232,6 +232,8 @@ def test_replay_from_a_step_keeps_earlier_outputs(world: World) -> None:
     assert after["upsert_sales_order"].output == before["upsert_sales_order"].output
     assert len(world.sales_orders_for(order)) == 1
     assert len(world.runs(flow="customer_to_erp")) == 1
+    # The sales order was exported once; the replay only updated it.
+    assert timeline_events(world, order) == ["order.exported", "order.updated_in_erp"]
 
 
 def test_refused_credentials_pause_the_connection_instead_of_killing_runs(world: World) -> None:

@@ -98,6 +98,10 @@ async def record(ctx: StepContext) -> dict[str, Any]:
     erp_id = ctx.outputs["check_not_cancelled"]["erp_connection_id"]
     ref = ctx.outputs["upsert_sales_order"]["sales_order_ref"]
     first_export = ctx.outputs["check_not_cancelled"]["sales_order_ref"] is None
+    if first_export and "check_not_cancelled" in ctx.claimed.done_steps:
+        # The check's output was kept from an earlier attempt (a retry, or a replay from a later
+        # step): the order may have been exported since, so ask the bindings again.
+        first_export = await sales_order_ref(ctx, order, erp_id) is None
     ctx.bind(order.source.connection_id, "order", order.source.external_id, order.id)
     ctx.bind(erp_id, "order", ref, order.id)
     ctx.event(
