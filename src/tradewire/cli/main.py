@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from tradewire import __version__
+from tradewire.cli.config import config_app
 from tradewire.cli.demo import demo
 from tradewire.cli.mapcmd import map_command
 from tradewire.cli.processes import migrate, scheduler, serve, worker
@@ -25,6 +26,7 @@ app.command()(migrate)
 app.command("map")(map_command)
 app.add_typer(runs_app, name="runs")
 app.add_typer(dead_app, name="dead-letters")
+app.add_typer(config_app, name="config")
 
 
 @app.command()

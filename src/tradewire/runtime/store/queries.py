@@ -293,6 +293,11 @@ def connection_by_id(connection_id: str) -> Select[*tuple[Any, ...]]:
     return select(connections).where(connections.c.id == connection_id)
 
 
+def client_partner(client_id: str) -> Select[str]:
+    """The partner a client belongs to."""
+    return select(clients.c.partner_id).where(clients.c.id == client_id)
+
+
 def all_clients() -> Select[str, str]:
     """Every client."""
     return select(clients.c.id, clients.c.name).order_by(clients.c.name)
@@ -392,3 +397,11 @@ def insert_run(row: dict[str, Any]) -> Any:
 def insert_timeline() -> Any:
     """Append timeline events (executed with a list of rows)."""
     return insert(timeline)
+
+
+def upsert_named(dialect_insert: DialectInsert, table: Any, row: dict[str, Any], keep: Sequence[str]) -> Any:
+    """Insert a row keyed by ``id``, or update its columns except ``keep``."""
+    stmt = dialect_insert(table).values(row)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.id], set_={k: stmt.excluded[k] for k in row if k not in ("id", *keep)}
+    )

@@ -118,6 +118,54 @@ class TenantMethods(SqlBase):
             paused_reason=m["paused_reason"],
         )
 
+    def put_tenant(self, partner: tuple[str, str], client: tuple[str, str]) -> None:
+        """Create or rename a partner and one of its clients (config-as-code).
+
+        Raises:
+            Conflict: the client exists under another partner.
+        """
+        now = datetime.now(UTC)
+        with self.write() as conn:
+            conn.execute(
+                queries.upsert_named(
+                    self.dialect_insert,
+                    partners,
+                    {"id": partner[0], "name": partner[1], "created_at": now},
+                    ["created_at"],
+                )
+            )
+            owner = conn.execute(queries.client_partner(client[0])).scalar()
+            if owner is not None and owner != partner[0]:
+                raise Conflict(f"client {client[0]!r} belongs to partner {owner!r}, not {partner[0]!r}")
+            row = {"id": client[0], "partner_id": partner[0], "name": client[1], "created_at": now}
+            conn.execute(queries.upsert_named(self.dialect_insert, clients, row, ["created_at", "partner_id"]))
+
+    def put_connection(
+        self, connection_id: str, client_id: str, system: str, name: str, settings: dict[str, Any], secrets: bytes
+    ) -> bool:
+        """Create a connection, or update its name, settings and secrets; returns True when created.
+
+        Raises:
+            Conflict: the id is taken by another client's connection or by another system.
+        """
+        now = datetime.now(UTC)
+        with self.write() as conn:
+            existing = conn.execute(queries.connection_by_id(connection_id)).first()
+            if existing is not None:
+                m = existing._mapping
+                if m["client_id"] != client_id or m["system"] != system:
+                    raise Conflict(
+                        f"connection {connection_id!r} already exists as a {m['system']} connection of client "
+                        f"{m['client_id']!r}; ids cannot move between clients or systems"
+                    )
+            row = {
+                "id": connection_id, "client_id": client_id, "system": system, "name": name, "settings": settings,
+                "secrets": secrets, "status": "active", "created_at": now, "updated_at": now,
+            }  # fmt: skip
+            keep = ["created_at", "client_id", "system", "status", "paused_reason"]
+            conn.execute(queries.upsert_named(self.dialect_insert, connections, row, keep))
+        return existing is None
+
     def list_clients(self) -> list[tuple[str, str]]:
         """Every client as (id, name)."""
         with self.read() as conn:
