@@ -63,8 +63,12 @@ class AuthError(PermanentError):
 # --- domain errors -------------------------------------------------------------------------
 
 
-class ConfigError(TradewireError):
-    """Settings or a config file are invalid; raised at start-up, never at run time."""
+class ConfigError(PermanentError):
+    """Settings, a config file or a connection's configuration are invalid.
+
+    At start-up it stops the process; in a run it is permanent (fix the configuration, then
+    replay the dead letter), because retrying cannot change the configuration.
+    """
 
 
 class ValidationFailed(PermanentError):

@@ -6,8 +6,6 @@ never printed. ``Settings.check_for_production`` refuses placeholder secrets out
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,14 +35,6 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="Largest webhook or API body accepted; larger gets 413."
     )
-    webhook_max_age_seconds: float = Field(
-        default=5 * 3600.0,
-        ge=1.0,
-        description=(
-            "Deliveries whose vendor trigger time is older than this are refused as stale (401). "
-            "Shopify retries a failed delivery for 4 hours with its original trigger time, so keep it above that."
-        ),
-    )
     ingest_batch_window_ms: float = Field(
         default=2.0, ge=0.0, le=50.0, description="Group-commit window: concurrent webhooks share one transaction."
     )
@@ -65,6 +55,12 @@ class WorkerSettings(BaseModel):
     heartbeat_seconds: float = Field(default=10.0, ge=0.1, description="How often a worker renews its leases.")
     idle_poll_seconds: float = Field(
         default=0.2, ge=0.005, description="How often an idle worker looks for work when no wake-up arrives."
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Serve this worker's Prometheus metrics on 127.0.0.1:<port>."
+    )
+    max_rescues: int = Field(
+        default=10, ge=1, description="A run whose worker died this many times goes to the dead letters (poison run)."
     )
     budget_wait_inline_seconds: float = Field(
         default=2.0, ge=0.0, description="A run short of rate tokens sleeps this long at most before it is parked."
@@ -114,7 +110,6 @@ class Settings(BaseSettings):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
-    config_dir: Path = Field(default=Path("tradewire.d"), description="Folder of YAML config files (connections…).")
 
     def check_for_production(self) -> None:
         """Refuse to start with placeholder secrets unless dev mode is on.

@@ -364,3 +364,19 @@ def test_concurrent_claims_never_share_a_run(store: Store) -> None:
         t.join()
     assert len(seen) == 200
     assert len(set(seen)) == 200
+
+
+def test_a_run_that_keeps_killing_workers_goes_to_the_dead_letters(store: Store) -> None:
+    client, conn = tenant(store)
+    store.ingest([item(client, conn, "poison")])
+    at = T0
+    for rescue in range(1, 4):
+        store.claim(f"w{rescue}", 1, 30, at)
+        at += timedelta(seconds=31)
+        assert store.rescue_expired(at, max_failures=3) == 1
+    with client_scope(client):
+        assert store.count_by_state() == {"dead": 1}
+        run = store.get_run(store.dead_run_ids(None, None)[0])
+    assert run.failures == 3
+    assert run.error_type == "WorkerLost"
+    assert "3 times" in (run.last_error or "")

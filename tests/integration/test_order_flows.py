@@ -309,3 +309,30 @@ def test_stolen_lease_never_double_writes(world: World) -> None:
     assert world.ns.duplicates() == {}
     assert world.ns.store.count("customer") == 1
     assert timeline_events(world, order) == ["order.exported"]
+
+
+def test_a_late_older_update_does_not_overwrite_a_newer_one(world: World) -> None:
+    order = world.new_order()
+    newer = copy.deepcopy(order)
+    newer.update(updated_at="2031-01-02T10:00:00-05:00", note="gift wrap please")
+    older = copy.deepcopy(order)
+    older.update(updated_at="2031-01-01T10:00:00-05:00", note="stale note")
+
+    async def main() -> None:
+        async with world.pipeline() as (ingest, _):
+            await world.deliver(ingest, order)
+            await world.settle(2)
+            await world.deliver(ingest, newer, topic="orders/updated")
+            await world.settle(3)
+            await world.deliver(ingest, older, topic="orders/updated")  # arrives last, changed first
+            await world.settle(4)
+
+    asyncio.run(main())
+    [so] = world.sales_orders_for(order)
+    record = world.ns.record("salesOrder", so.id)
+    assert record is not None
+    assert record.get("memo") == "gift wrap please"
+    late = max(world.runs(flow="order_to_erp"), key=lambda r: r.id)
+    assert late.state is RunState.SUCCEEDED
+    assert "late, older update" in (late.last_error or "")
+    assert timeline_events(world, order) == ["order.exported", "order.updated_in_erp"]

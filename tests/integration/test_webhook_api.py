@@ -440,3 +440,20 @@ def test_api_token_guards_v1_but_not_webhooks(world_factory: Callable[..., World
     assert r["webhook"].status_code == 200
     assert r["webhook"].json()["status"] == "stored"
     assert [x["flow"] for x in r["right"].json()] == ["order_to_erp"]
+
+
+def test_a_paused_connection_is_resumed_through_the_api(world: World) -> None:
+    async def main() -> list[httpx.Response]:
+        async with api(world) as client:
+            return [
+                await client.post(f"/v1/connections/{world.netsuite_id}/pause", json={"reason": "rotating keys"}),
+                await client.post(f"/v1/connections/{world.netsuite_id}/resume"),
+                await client.post("/v1/connections/nope/resume"),
+            ]
+
+    paused, resumed, missing = asyncio.run(main())
+    assert paused.status_code == 200
+    assert paused.json() == {"id": world.netsuite_id, "status": "paused"}
+    assert resumed.json() == {"id": world.netsuite_id, "status": "active"}
+    assert world.store.get_connection(world.netsuite_id).status == "active"
+    assert_problem(missing, 404, "not-found", "nope")

@@ -8,7 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from tradewire.api.deps import OperationsDep
-from tradewire.api.schemas import BulkReplayIn, MessageOut, ReplayIn, ReplayOut, RunOut, TimelineOut
+from tradewire.api.schemas import (
+    BulkReplayIn,
+    ConnectionStatusOut,
+    MessageOut,
+    PauseIn,
+    ReplayIn,
+    ReplayOut,
+    RunOut,
+    TimelineOut,
+)
 from tradewire.errors import Conflict
 from tradewire.runtime.store.port import RunFilter, RunState
 
@@ -71,3 +80,18 @@ def get_message(message_id: int, ops: OperationsDep) -> MessageOut:
 @router.get("/timeline/{object_type}/{canonical_id}", response_model=list[TimelineOut], summary="An object's timeline")
 def timeline(object_type: str, canonical_id: str, ops: OperationsDep) -> list[TimelineOut]:
     return [TimelineOut.of(e) for e in ops.timeline(object_type, canonical_id)]
+
+
+@router.post(
+    "/connections/{connection_id}/resume", response_model=ConnectionStatusOut, summary="Resume a paused connection"
+)
+def resume_connection(connection_id: str, ops: OperationsDep) -> ConnectionStatusOut:
+    """Resume a connection paused after refused credentials (parked runs go on by themselves)."""
+    return ConnectionStatusOut(id=connection_id, status=ops.set_connection_status(connection_id, paused=False))
+
+
+@router.post("/connections/{connection_id}/pause", response_model=ConnectionStatusOut, summary="Pause a connection")
+def pause_connection(connection_id: str, body: PauseIn, ops: OperationsDep) -> ConnectionStatusOut:
+    """Stop calling this connection's system; runs that need it wait until it is resumed."""
+    status = ops.set_connection_status(connection_id, paused=True, reason=body.reason)
+    return ConnectionStatusOut(id=connection_id, status=status)

@@ -124,3 +124,12 @@ class Health(BaseModel):
     status: str
     database: str
     runs: dict[str, int]
+
+
+class PauseIn(BaseModel):
+    reason: str = Field(default="paused by an operator", max_length=500)
+
+
+class ConnectionStatusOut(BaseModel):
+    id: str
+    status: str

@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tradewire.canonical.currency import is_currency, minor_unit
 from tradewire.canonical.party import Address, Buyer
 from tradewire.canonical.refs import ExternalRef
+from tradewire.canonical.types import Amount, UtcDatetime
 
 ORDER_SCHEMA_VERSION = 1
-
-
-def _non_negative(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("amount must be a finite number")
-    if value < 0:
-        raise ValueError("amount must be >= 0")
-    return value
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("timestamps must carry a timezone")
-    from datetime import UTC
-
-    return value.astimezone(UTC)
-
-
-Amount = Annotated[
-    Decimal,
-    AfterValidator(_non_negative),
-    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
-]
-UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class OrderStatus(StrEnum):

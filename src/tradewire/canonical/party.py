@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tradewire.canonical.refs import ExternalRef
+from tradewire.canonical.types import UtcDatetime
 
 
 def _normalise_email(value: str | None) -> str | None:
@@ -85,4 +85,4 @@ class Customer(BaseModel):
     phone: str | None = Field(default=None, max_length=64)
     default_address: Address | None = None
     tags: list[str] = Field(default_factory=list)
-    updated_at: datetime | None = None
+    updated_at: UtcDatetime | None = None

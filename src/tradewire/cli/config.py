@@ -52,6 +52,7 @@ def apply(
     parsed = _read(file)
     settings = load_settings(database_url)
     try:
+        settings.check_for_production()  # secrets sealed with the placeholder key could not be opened later
         store = store_for(settings)
     except TradewireError as exc:
         fail(str(exc))

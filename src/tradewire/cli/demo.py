@@ -75,8 +75,7 @@ def demo(
     report = asyncio.run(main())
     if json_out:
         emit_json(report.as_dict())
-    else:
-        console.print(_table(report))
+    else:  # the live table already shows the final figures
         verdict = (
             "[green]every order is in NetSuite exactly once[/green]" if report.ok else "[red]ledger mismatch[/red]"
         )

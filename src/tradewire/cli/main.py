@@ -9,7 +9,7 @@ from tradewire.cli.config import config_app
 from tradewire.cli.demo import demo
 from tradewire.cli.mapcmd import map_command
 from tradewire.cli.processes import migrate, scheduler, serve, worker
-from tradewire.cli.runs import dead_app, runs_app
+from tradewire.cli.runs import connections_app, dead_app, runs_app
 
 app = typer.Typer(
     name="tradewire",
@@ -27,6 +27,7 @@ app.command("map")(map_command)
 app.add_typer(runs_app, name="runs")
 app.add_typer(dead_app, name="dead-letters")
 app.add_typer(config_app, name="config")
+app.add_typer(connections_app, name="connections")
 
 
 @app.command()

@@ -61,11 +61,16 @@ def serve(
 def worker(
     database_url: DatabaseUrl = None,
     concurrency: Annotated[int | None, typer.Option(help="Runs in flight in this process.", min=1, max=1024)] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT.", min=1, max=65535)
+    ] = None,
 ) -> None:
     """Claim and execute runs until SIGTERM/SIGINT (then finish what is in flight)."""
     settings = load_settings(database_url)
     if concurrency is not None:
         settings.worker.concurrency = concurrency
+    if metrics_port is not None:
+        settings.worker.metrics_port = metrics_port
     start_logging(settings)
     try:
         settings.check_for_production()

@@ -16,6 +16,7 @@ from tradewire.services.processes import store_for
 from tradewire.services.views import run_to_dict
 
 runs_app = typer.Typer(help="Look at runs and replay them.", no_args_is_help=True)
+connections_app = typer.Typer(help="Pause and resume connections.", no_args_is_help=True)
 dead_app = typer.Typer(help="Dead letters: runs that stopped for good, with their reasons.", no_args_is_help=True)
 
 StateOpt = Annotated[str | None, typer.Option(help="queued, running, waiting, retry_scheduled, succeeded, dead")]
@@ -168,3 +169,43 @@ def replay_dead(
         emit_json({"queued": report.queued})
     else:
         out.print(f"queued {len(report.queued)} dead letter(s) for replay")
+
+
+@connections_app.command("resume")
+def resume_connection(
+    connection_id: Annotated[str, typer.Argument(help="Connection id.")],
+    database_url: DatabaseUrl = None,
+    client: ClientOpt = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Resume a connection paused after refused credentials; its parked runs go on by themselves."""
+    ops = _ops(database_url, client)
+    try:
+        status = ops.set_connection_status(connection_id, paused=False)
+    except TradewireError as exc:
+        fail(str(exc))
+    _print_status(connection_id, status, json_out)
+
+
+@connections_app.command("pause")
+def pause_connection(
+    connection_id: Annotated[str, typer.Argument(help="Connection id.")],
+    reason: Annotated[str, typer.Option(help="Why (shown on parked runs).")] = "paused by an operator",
+    database_url: DatabaseUrl = None,
+    client: ClientOpt = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Stop calling a connection's system; runs that need it wait until it is resumed."""
+    ops = _ops(database_url, client)
+    try:
+        status = ops.set_connection_status(connection_id, paused=True, reason=reason)
+    except TradewireError as exc:
+        fail(str(exc))
+    _print_status(connection_id, status, json_out)
+
+
+def _print_status(connection_id: str, status: str, json_out: bool) -> None:
+    if json_out:
+        emit_json({"id": connection_id, "status": status})
+    else:
+        out.print(f"{connection_id}: {status}")

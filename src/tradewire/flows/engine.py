@@ -22,7 +22,7 @@ from tradewire.errors import AuthError, PermanentError, RetryableError, Skippabl
 from tradewire.flows.context import FlowEnv, NeedsDependency, RateBudgetWait, StepContext
 from tradewire.flows.retry import RetryPolicy
 from tradewire.observability.logging import bind_context
-from tradewire.runtime.store.port import ClaimedRun, NewRun, RunState, StepRecord, Transition
+from tradewire.runtime.store.port import Binding, ClaimedRun, NewRun, RunState, StepRecord, Transition
 from tradewire.tenancy.context import client_scope
 
 log = logging.getLogger("tradewire.flows")
@@ -168,29 +168,33 @@ class FlowEngine:
             )  # fmt: skip
             return Outcome(RunState.SUCCEEDED, transition, f"skipped: {message}", new_steps)
         now = self.env.clock()
+        found = tuple(ctx.bindings)  # facts learnt before the failure (e.g. item ids) are kept
         if isinstance(exc, RateBudgetWait):
             at = now + timedelta(seconds=exc.retry_after or 1.0)
-            return self._park(
-                fence, run.failures, new_steps, at, f"waiting for rate budget at {step}: {message}", error_type
-            )
+            reason = f"waiting for rate budget at {step}: {message}"
+            return self._park(fence, run.failures, new_steps, at, reason, error_type, bindings=found)
         if isinstance(exc, AuthError) and ctx.last_connection_id is not None:
             self.env.pause_connection(ctx.last_connection_id, message)
             at = now + PAUSED_CONNECTION_RECHECK
             reason = f"credentials refused at {step}; connection {ctx.last_connection_id} paused: {message}"
-            return self._park(fence, run.failures, new_steps, at, reason, error_type, state=RunState.RETRY_SCHEDULED)
+            return self._park(
+                fence, run.failures, new_steps, at, reason, error_type, state=RunState.RETRY_SCHEDULED, bindings=found
+            )
         failures = run.failures + 1
         policy = flow.retry or self.env.retry
-        decision = policy.decide(exc, failures, run.created_at, now, self._rng)
+        decision = policy.decide(exc, failures, run.window_start, now, self._rng)
         if not isinstance(exc, TradewireError):
             log.exception("unexpected error in %s.%s (run %s)", flow.name, step, run.id, exc_info=exc)
         if decision.give_up:
             kind = "permanent" if isinstance(exc, PermanentError) else "exhausted"
             reason = f"{step}: {message}" if kind == "permanent" else f"{step}: {decision.reason}"
-            return self._dead(fence, new_steps, reason, error_type, failures=failures)
+            return self._dead(fence, new_steps, reason, error_type, failures=failures, bindings=found)
         assert decision.retry_at is not None
         retry_state = RunState.RETRY_SCHEDULED
         detail = f"{step}: {message}" if isinstance(exc, RetryableError) else f"{step}: {error_type}: {message}"
-        return self._park(fence, failures, new_steps, decision.retry_at, detail, error_type, state=retry_state)
+        return self._park(
+            fence, failures, new_steps, decision.retry_at, detail, error_type, state=retry_state, bindings=found
+        )
 
     @staticmethod
     def _park(
@@ -202,19 +206,27 @@ class FlowEngine:
         error_type: str,
         *,
         state: RunState = RunState.WAITING,
+        bindings: tuple[Binding, ...] = (),
     ) -> Outcome:
         transition = Transition(
             fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, state,
             steps=tuple(new_steps), next_at=at, failures=failures, last_error=reason, error_type=error_type,
+            bindings=bindings,
         )  # fmt: skip
         return Outcome(state, transition, reason, new_steps)
 
     @staticmethod
     def _dead(
-        fence: Transition, new_steps: list[StepRecord], reason: str, error_type: str, *, failures: int | None = None
+        fence: Transition,
+        new_steps: list[StepRecord],
+        reason: str,
+        error_type: str,
+        *,
+        failures: int | None = None,
+        bindings: tuple[Binding, ...] = (),
     ) -> Outcome:
         transition = Transition(
             fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, RunState.DEAD,
-            steps=tuple(new_steps), failures=failures, last_error=reason, error_type=error_type,
+            steps=tuple(new_steps), failures=failures, last_error=reason, error_type=error_type, bindings=bindings,
         )  # fmt: skip
         return Outcome(RunState.DEAD, transition, reason, new_steps)

@@ -28,7 +28,24 @@ async def check_not_cancelled(ctx: StepContext) -> dict[str, Any]:
     if order.status is OrderStatus.CANCELLED and ref is None:
         ctx.event("order", order.id, "order.export_skipped", reason="cancelled before it was exported")
         raise SkippableError(f"order {order.number} was cancelled before it reached the ERP; nothing to create")
+    if ref is not None and order.updated_at is not None:
+        newest = await newest_exported_version(ctx, order.id)
+        if newest is not None and order.updated_at.isoformat() < newest:
+            raise SkippableError(
+                f"order {order.number} changed at {order.updated_at.isoformat()} but the version of {newest} "
+                "is already in the ERP; a late, older update does not overwrite it"
+            )
     return {"erp_connection_id": erp_id, "sales_order_ref": ref}
+
+
+async def newest_exported_version(ctx: StepContext, order_id: str) -> str | None:
+    """The channel's change time of the newest version exported to the ERP (ISO, UTC)."""
+    versions = [
+        str(e.detail["source_updated_at"])
+        for e in await ctx.timeline("order", order_id)
+        if e.event in ("order.exported", "order.updated_in_erp") and e.detail.get("source_updated_at")
+    ]
+    return max(versions, default=None)
 
 
 async def resolve_customer(ctx: StepContext) -> dict[str, Any]:
@@ -114,6 +131,7 @@ async def record(ctx: StepContext) -> dict[str, Any]:
         number=order.number,
         total=format(order.total, "f"),
         currency=order.currency,
+        source_updated_at=order.updated_at.isoformat() if order.updated_at else None,
     )
     return {"order_id": order.id, "sales_order_ref": ref}
 

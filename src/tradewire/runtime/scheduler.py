@@ -32,12 +32,14 @@ class Scheduler:
         settings: SchedulerSettings,
         *,
         owner: str,
+        max_rescues: int = 10,
         db: DbExecutor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.settings = settings
         self.owner = owner
+        self.max_rescues = max_rescues
         self.db = db or DbExecutor(threads=1)
         self.clock = clock
         self.is_leader = False
@@ -54,7 +56,7 @@ class Scheduler:
         if not leader:
             return {}
         done = {
-            "rescued": await self.db.call(self.store.rescue_expired, now),
+            "rescued": await self.db.call(self.store.rescue_expired, now, self.max_rescues),
             "woken": await self.db.call(self.store.wake_orphaned_waiters, now),
         }
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:

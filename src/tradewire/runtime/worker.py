@@ -232,7 +232,7 @@ class Worker:
     async def _maintenance(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                rescued = await self.db.call(self.store.rescue_expired, self.clock())
+                rescued = await self.db.call(self.store.rescue_expired, self.clock(), self.settings.max_rescues)
                 woken = await self.db.call(self.store.wake_orphaned_waiters, self.clock())
                 if rescued:
                     metrics.RUNS_RESCUED.inc(rescued)

@@ -82,6 +82,7 @@ class DemoReport:
 
 
 Progress = Callable[[DemoReport], None]
+ERP_FAULT_COUNTERS = ("throttled", "faults", "timeouts", "concurrency_rejections", "auth_failures")
 AppFactory = Callable[[Settings, Store, WebhookIngest], Any]
 
 
@@ -220,7 +221,7 @@ class Demo:
         report.runs = ops.counts()
         report.dead_letters = report.runs.get("dead", 0)
         stats = ns.snapshot_stats()
-        report.erp_faults = {k: v for k, v in stats.items() if k != "requests"}
+        report.erp_faults = {k: v for k, v in stats.items() if k in ERP_FAULT_COUNTERS and v}
         log = world.shop.delivery_log()
         report.webhook_deliveries = len(log)
         report.duplicate_deliveries = sum(1 for d in log if d["duplicate"])

@@ -68,13 +68,35 @@ class Operations:
     def dead_letters(
         self, *, since: datetime | None = None, flow: str | None = None, limit: int = 100
     ) -> list[RunRecord]:
-        """Dead runs (newest first) with their reasons."""
-        return self.runs(RunFilter(state=RunState.DEAD, since=since, flow=flow, limit=limit))
+        """Dead runs (newest first) with their reasons; ``since`` = died after."""
+        return self.runs(RunFilter(state=RunState.DEAD, changed_since=since, flow=flow, limit=limit))
 
     def timeline(self, object_type: str, canonical_id: str) -> list[TimelineEvent]:
         """Business events of one object across systems."""
         with client_scope(self.client_id):
             return self.store.timeline(object_type, canonical_id)
+
+    def set_connection_status(self, connection_id: str, *, paused: bool, reason: str | None = None) -> str:
+        """Pause or resume one of this client's connections (audited); returns the new status.
+
+        Runs that need a paused connection are parked and go on by themselves once it is resumed.
+
+        Raises:
+            NotFound: no such connection for this client.
+        """
+        status = "paused" if paused else "active"
+        with client_scope(self.client_id):
+            self.store.get_connection(connection_id)  # NotFound for other clients' connections
+            self.store.set_connection_status(connection_id, status, reason if paused else None)
+            detail: dict[str, Any] = {"status": status, "reason": reason}
+            self.store.append_audit(
+                self.actor,
+                f"connection.{'pause' if paused else 'resume'}",
+                f"connection:{connection_id}",
+                detail,
+                datetime.now(UTC),
+            )
+        return status
 
     def counts(self) -> dict[str, int]:
         """Runs per state."""

@@ -72,7 +72,7 @@ def build_worker(settings: Settings, store: Store, *, worker_id: str | None = No
 def build_scheduler(settings: Settings, store: Store) -> Scheduler:
     """The scheduler (stands by unless it wins leadership)."""
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    return Scheduler(store, settings.scheduler, owner=owner, clock=utcnow)
+    return Scheduler(store, settings.scheduler, owner=owner, max_rescues=settings.worker.max_rescues, clock=utcnow)
 
 
 def build_ingest(settings: Settings, store: Store, db: DbExecutor | None = None) -> WebhookIngest:
@@ -96,6 +96,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """A worker process until ``stop``."""
     store = store_for(settings)
     bundle = build_worker(settings, store)
+    if settings.worker.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker.metrics_port, addr="127.0.0.1")
     try:
         await bundle.worker.run(stop)
     finally:

@@ -137,6 +137,12 @@ class RunRecord:
     updated_at: datetime
     ended_at: datetime | None
     steps: tuple[StepRecord, ...] = ()
+    retry_since: datetime | None = None
+
+    @property
+    def window_start(self) -> datetime:
+        """Where the retry window starts: the last replay, else the run's creation."""
+        return self.retry_since or self.created_at
 
 
 @dataclass(frozen=True)
@@ -209,11 +215,15 @@ class DependencyOutcome:
 
 @dataclass(frozen=True)
 class RunFilter:
-    """Operator queries over runs (all fields optional, combined with AND)."""
+    """Operator queries over runs (all fields optional, combined with AND).
+
+    ``since`` filters on creation, ``changed_since`` on the last change (e.g. when a run died).
+    """
 
     state: RunState | None = None
     flow: str | None = None
     since: datetime | None = None
+    changed_since: datetime | None = None
     ordering_key: str | None = None
     limit: int = 100
     before_id: int | None = None
@@ -285,7 +295,7 @@ class Store(Protocol):
     def ensure_dependency(
         self, parent: Transition, child: NewRun, now: datetime, wait_until: datetime
     ) -> DependencyOutcome: ...
-    def rescue_expired(self, now: datetime) -> int: ...
+    def rescue_expired(self, now: datetime, max_failures: int = 10) -> int: ...
     def wake_orphaned_waiters(self, now: datetime) -> int: ...
     def take_tokens(
         self,

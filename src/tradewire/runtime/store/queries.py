@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Delete, Select, Update, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Delete, Select, Update, and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tradewire.runtime.store.port import ACTIVE_STATES, CLAIMABLE_STATES, RunFilter, RunState
@@ -133,18 +133,32 @@ def wake_orphaned_waiters(now: datetime) -> Update:
     )
 
 
-def rescue_expired(now: datetime) -> Update:
-    """Re-queue running runs whose lease expired (their worker died or hung)."""
+def rescue_expired(now: datetime, max_failures: int) -> Update:
+    """Re-queue running runs whose lease expired (their worker died or hung).
+
+    A worker's death counts as a failure of the run: a poison run that kills every worker
+    that takes it goes to the dead letters after ``max_failures`` instead of looping forever.
+    """
+    poisoned = runs.c.failures + 1 >= max_failures
     return (
         update(runs)
         .where(runs.c.state == RunState.RUNNING.value, runs.c.lease_until < now)
         .values(
-            state=RunState.QUEUED.value,
+            state=case((poisoned, RunState.DEAD.value), else_=RunState.QUEUED.value),
+            failures=runs.c.failures + 1,
             lease_owner=None,
             lease_until=None,
             next_at=now,
             updated_at=now,
-            last_error="lease expired: the worker stopped heart-beating; run re-queued",
+            ended_at=case((poisoned, now), else_=None),
+            error_type=case((poisoned, "WorkerLost"), else_=runs.c.error_type),
+            last_error=case(
+                (
+                    poisoned,
+                    f"its worker stopped heart-beating {max_failures} times (a poison run?); see the worker logs",
+                ),
+                else_="lease expired: the worker stopped heart-beating; run re-queued",
+            ),
         )
     )
 
@@ -180,6 +194,8 @@ def list_runs(client_id: str, run_filter: RunFilter) -> Select[*tuple[Any, ...]]
         query = query.where(runs.c.flow == run_filter.flow)
     if run_filter.since is not None:
         query = query.where(runs.c.created_at >= run_filter.since)
+    if run_filter.changed_since is not None:
+        query = query.where(runs.c.updated_at >= run_filter.changed_since)
     if run_filter.ordering_key is not None:
         query = query.where(runs.c.ordering_key == run_filter.ordering_key)
     if run_filter.before_id is not None:
@@ -216,6 +232,7 @@ def replay_run(client_id: str, run_id: int, from_step: str | None, now: datetime
             ended_at=None,
             wait_for=None,
             updated_at=now,
+            retry_since=now,
         )
     )
 

@@ -131,4 +131,5 @@ def to_run(row: Row[Any], steps: Sequence[StepRecord] = ()) -> RunRecord:
         updated_at=m["updated_at"],
         ended_at=m["ended_at"],
         steps=tuple(steps),
+        retry_since=m["retry_since"],
     )

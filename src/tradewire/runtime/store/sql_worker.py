@@ -241,10 +241,10 @@ class WorkerMethods(SqlBase):
                 self.after_enqueue(conn)
         return DependencyOutcome(child_id, child_state, last_error, parent_waiting=waiting)
 
-    def rescue_expired(self, now: datetime) -> int:
-        """Re-queue runs whose lease expired; returns how many."""
+    def rescue_expired(self, now: datetime, max_failures: int = 10) -> int:
+        """Re-queue runs whose lease expired (dead after ``max_failures``); returns how many."""
         with self.write() as conn:
-            count = int(conn.execute(queries.rescue_expired(now)).rowcount)
+            count = int(conn.execute(queries.rescue_expired(now, max_failures)).rowcount)
             if count:
                 self.after_enqueue(conn)
             return count

@@ -144,6 +144,7 @@ runs = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
+    Column("retry_since", UtcDateTime),
     UniqueConstraint("client_id", "flow", "dedupe_key"),
     Index("ix_runs_due", "next_at", postgresql_where=text(CLAIMABLE), sqlite_where=text(CLAIMABLE)),
     Index(

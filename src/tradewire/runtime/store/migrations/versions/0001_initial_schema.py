@@ -180,6 +180,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("retry_since", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["client_id"], ["clients.id"], name=op.f("fk_runs_client_id_clients")),
         sa.ForeignKeyConstraint(["message_id"], ["messages.id"], name=op.f("fk_runs_message_id_messages")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
