@@ -15,8 +15,9 @@ Per configuration (backend × number of worker processes) it:
    worker CPU from psutil (user + system) before/after, divided by orders;
 4. the **acknowledgement phase**: a separate load-generator process POSTs signed webhooks straight to
    ``serve`` at a fixed rate (open loop, default 200 req/s for 10 s) and reports p50/p99 response
-   times measured from each request's *scheduled* send time (no coordinated omission). Workers keep
-   running, so the receiver is measured while the runs it creates are being executed.
+   times measured from each request's *scheduled* send time (no coordinated omission). First with the
+   workers running (the receiver competes with the runs it creates, for CPU and, on SQLite, for the
+   write lock), then again with the workers stopped (the receiver alone).
 
 By default ``serve`` and ``worker`` run through a thin wrapper (``_child serve|worker``) that does
 exactly what the CLI commands do (``Settings()`` from the environment, ``start_logging``,
@@ -199,7 +200,7 @@ def child_worker(stats: Path) -> None:
 
 def child_ackload(url: str, secret: str, rate: float, seconds: float, out: Path) -> None:
     """POST signed ``orders/create`` webhooks to ``url`` at ``rate``/s (open loop); write latencies."""
-    import httpx
+    from urllib.parse import urlsplit
 
     from tradewire.connectors.shopify.sandbox_shop import SandboxShop
     from tradewire.connectors.shopify.sandbox_webhooks import build_delivery
@@ -223,41 +224,74 @@ def child_ackload(url: str, secret: str, rate: float, seconds: float, out: Path)
         )
         requests.append((delivery.body, delivery.headers))
 
+    parsed = urlsplit(url)
+    host, port, path = parsed.hostname or "127.0.0.1", parsed.port or 80, parsed.path
+    wire = []
+    for body, headers in requests:
+        head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() != "content-length")
+        wire.append(head.encode() + b"\r\n" + body)
+
     async def main() -> dict[str, Any]:
+        # A minimal keep-alive HTTP/1.1 client: httpx's pool costs O(connections) CPU per request,
+        # which made the generator itself the bottleneck once the receiver queued requests.
         scheduled_lat: list[float] = []
         service_lat: list[float] = []
         errors: Counter[str] = Counter()
-        limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
-        async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
-            # warm a few connections so the first requests do not pay connect time alone
-            await asyncio.gather(*(client.get(url.split("/webhooks")[0] + "/healthz") for _ in range(8)))
-            loop = asyncio.get_running_loop()
-            start = loop.time() + 0.1
-            lag_max = 0.0
+        free: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
-            async def one(i: int, body: bytes, headers: dict[str, str]) -> None:
-                due = start + i / rate
-                sent = loop.time()
+        async def exchange(data: bytes) -> int:
+            for attempt in range(2):
+                conn = free.pop() if free else await asyncio.open_connection(host, port)
+                reader, writer = conn
                 try:
-                    response = await client.post(url, content=body, headers=headers)
-                    if response.status_code != 200:
-                        errors[str(response.status_code)] += 1
-                except httpx.HTTPError as exc:
-                    errors[exc.__class__.__name__] += 1
-                done = loop.time()
-                scheduled_lat.append((done - due) * 1000)
-                service_lat.append((done - sent) * 1000)
+                    writer.write(data)
+                    status_line = await reader.readline()
+                    if not status_line:
+                        raise ConnectionResetError("closed")
+                    length = 0
+                    while (line := await reader.readline()) not in (b"\r\n", b""):
+                        name, _, value = line.decode("latin-1").partition(":")
+                        if name.strip().lower() == "content-length":
+                            length = int(value.strip())
+                    await reader.readexactly(length)
+                    free.append(conn)
+                    return int(status_line.split()[1])
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    writer.close()
+                    if attempt:
+                        raise
+            raise AssertionError("unreachable")
 
-            tasks = []
-            for i, (body, headers) in enumerate(requests):
-                due = start + i / rate
-                delay = due - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                lag_max = max(lag_max, loop.time() - due)
-                tasks.append(asyncio.create_task(one(i, body, headers)))
-            await asyncio.gather(*tasks)
-            elapsed = loop.time() - start
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.1
+        lag_max = 0.0
+
+        async def one(i: int, data: bytes) -> None:
+            due = start + i / rate
+            sent = loop.time()
+            try:
+                status = await asyncio.wait_for(exchange(data), 30.0)
+                if status != 200:
+                    errors[str(status)] += 1
+            except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+                errors[exc.__class__.__name__] += 1
+            done = loop.time()
+            scheduled_lat.append((done - due) * 1000)
+            service_lat.append((done - sent) * 1000)
+
+        tasks = []
+        for i, data in enumerate(wire):
+            due = start + i / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lag_max = max(lag_max, loop.time() - due)
+            tasks.append(asyncio.create_task(one(i, data)))
+        await asyncio.gather(*tasks)
+        elapsed = loop.time() - start
+        for _reader, writer in free:
+            writer.close()
         return {
             "sent": total,
             "elapsed": elapsed,
@@ -307,6 +341,9 @@ class Result:
     ack_max_ms: float = 0.0
     ack_service_p99_ms: float = 0.0
     ack_errors: dict[str, int] = field(default_factory=dict)
+    ack_alone_achieved_rate: float = 0.0
+    ack_alone_p50_ms: float = 0.0
+    ack_alone_p99_ms: float = 0.0
     runs_per_order: float = 0.0
     worker_cpu_ms_per_order: float = 0.0
     worker_map_cpu_ms_per_order: float = 0.0
@@ -432,12 +469,66 @@ def short_frame(frame: str) -> str:
     return f"{match.group('fn')} ({path})"
 
 
+# Frames every stack shares (event loop, thread pool, this wrapper): left out of the inclusive list.
+GENERIC_FRAMES = (
+    "(threading.py)",
+    "(concurrent/futures/thread.py)",
+    "(asyncio/runners.py)",
+    "(asyncio/base_events.py)",
+    "(asyncio/events.py)",
+    "(e2e_orders.py)",
+    "(uvicorn/main.py)",
+    "(uvicorn/server.py)",
+    "(uvicorn/_compat.py)",
+)
+
+
+# Where a sample belongs: the first of these (in this order) that any frame of its stack matches.
+CATEGORIES: list[tuple[str, str]] = [
+    ("store.claim", "WorkerMethods.claim "),
+    ("store.apply (group commit)", "WorkerMethods.apply "),
+    ("store.ingest (group commit)", "WorkerMethods.ingest "),
+    ("store.find_bindings", "TenantMethods.find_bindings "),
+    ("store.take_tokens (rate budget)", "take_tokens "),
+    ("store.ensure_dependency", "ensure_dependency "),
+    ("store (other)", "(tradewire/runtime/store/"),
+    ("vendor HTTP client (httpx→NetSuite)", "VendorHttp.request "),
+    ("map_order step", "map_order (tradewire/flows/orders.py"),
+    ("flow steps (other)", "FlowEngine._execute "),
+    ("webhook route (fastapi)", "FastAPI.__call__ "),
+    ("NetSuite sandbox app", "(tradewire/connectors/netsuite/sandbox"),
+    ("Shopify sandbox webhook sender (httpx)", "WebhookSender._post "),
+    ("uvicorn HTTP server", "(uvicorn/"),
+    ("httpx client (other)", "(httpx/"),
+    ("worker loop", "(tradewire/runtime/worker.py"),
+    ("SQLAlchemy/psycopg (other)", "(sqlalchemy/"),
+]
+# Cross-cutting costs, counted wherever they occur (a sample may be in several).
+LENSES: list[tuple[str, str]] = [
+    ("SQLAlchemy statement compile (cache miss or uncacheable)", "SQLCompiler.__init__ "),
+    ("SQLAlchemy cache-key generation", "_generate_cache_key "),
+    ("failed `import sniffio` in httpcore (module search)", "_find_and_load "),
+    ("pydantic validate/dump", "(pydantic/"),
+    ("JSON (orjson/json)", "json"),
+    ("OAuth 1.0a signing", "(tradewire/connectors/base/oauth1.py"),
+]
+
+
+def _category(frames: list[str]) -> str:
+    for label, needle in CATEGORIES:
+        if any(needle in frame for frame in frames):
+            return label
+    return "event loop, threads, other"
+
+
 def summarise_raw(path: Path, top: int = 20) -> dict[str, Any]:
     """py-spy ``--format raw`` (collapsed stacks) → samples, top self and top inclusive functions."""
     if not path.exists():
         return {}
     self_counts: Counter[str] = Counter()
     incl_counts: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    lenses: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -451,11 +542,18 @@ def summarise_raw(path: Path, top: int = 20) -> dict[str, Any]:
         self_counts[frames[-1]] += count
         for name in set(frames):
             incl_counts[name] += count
+        categories[_category(frames)] += count
+        for label, needle in LENSES:
+            if any(needle in f for f in frames):
+                lenses[label] += count
     pct = (lambda n: round(100.0 * n / total, 1)) if total else (lambda n: 0.0)
+    inclusive = [(name, n) for name, n in incl_counts.most_common() if not name.endswith(GENERIC_FRAMES)]
     return {
         "samples": total,
         "top_self": [(name, pct(n)) for name, n in self_counts.most_common(top)],
-        "top_inclusive": [(name, pct(n)) for name, n in incl_counts.most_common(top)],
+        "top_inclusive": [(name, pct(n)) for name, n in inclusive[:top]],
+        "categories": [(name, pct(n)) for name, n in categories.most_common()],
+        "lenses": [(name, pct(n)) for name, n in lenses.most_common()],
     }
 
 
@@ -538,10 +636,20 @@ class Bench:
             self._e2e(world, self.args.warmup, measure=False)
             self._e2e(world, self.args.orders, measure=True)
             if self.args.ack_seconds > 0:
-                self._ack(base + f"/webhooks/shopify/{world.shopify_connection}", world.shop.client_secret)
+                hook = base + f"/webhooks/shopify/{world.shopify_connection}"
+                self._ack(hook, world.shop.client_secret, alone=False)
+                for proc in self.procs:
+                    if proc.name.startswith("worker"):
+                        proc.sample_rss()
+                        self.result.peak_rss_worker_mb = max(
+                            self.result.peak_rss_worker_mb, round(max(proc.peak_rss, self._maxrss(proc)) / 2**20, 1)
+                        )
+                        proc.stop()
+                self._ack(hook, world.shop.client_secret, alone=True)
             self.result.peak_rss_serve_mb = round(max(serve.peak_rss, self._maxrss(serve)) / 2**20, 1)
             workers = [p for p in self.procs if p.name.startswith("worker")]
-            self.result.peak_rss_worker_mb = round(max(max(p.peak_rss, self._maxrss(p)) for p in workers) / 2**20, 1)
+            worker_rss = max(max(p.peak_rss, self._maxrss(p)) for p in workers) / 2**20
+            self.result.peak_rss_worker_mb = round(max(self.result.peak_rss_worker_mb, worker_rss), 1)
             self.result.peak_rss_bench_mb = round(self.bench_rss / 2**20, 1)
         except Exception as exc:
             self.result.note = f"failed: {exc.__class__.__name__}: {exc}"
@@ -711,8 +819,10 @@ class Bench:
         started = []
         for name, pid in (("worker", workers[0].pid), ("serve", serve.pid), ("bench+sandboxes", os.getpid())):
             out = self.workdir / f"profile-{name.replace('+', '_')}.txt"
-            argv = [pyspy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking"]
+            argv = [pyspy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--nonblocking"]
             argv += ["--threads", "--output", str(out)]
+            if not self.args.profile_idle:
+                argv.append("--gil")  # only the thread holding the GIL: Python CPU, not waits
             log = (self.workdir / f"pyspy-{name.replace('+', '_')}.log").open("wb")
             started.append((name, subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT), out))
         time.sleep(0.5)
@@ -733,7 +843,7 @@ class Bench:
 
     # --- the acknowledgement phase ------------------------------------------------------------------
 
-    def _ack(self, url: str, secret: str) -> None:
+    def _ack(self, url: str, secret: str, *, alone: bool) -> None:
         out = self.workdir / "ack.json"
         argv = [sys.executable, str(HERE), "_child", "ackload", "--url", url, "--secret", secret]
         argv += ["--rate", str(self.args.ack_rate), "--seconds", str(self.args.ack_seconds), "--out", str(out)]
@@ -745,6 +855,11 @@ class Bench:
             raise RuntimeError(f"ack load generator failed ({completed.returncode}): {tail}")
         data = json.loads(out.read_text())
         res = self.result
+        if alone:
+            res.ack_alone_p50_ms = round(percentile(data["scheduled_ms"], 50), 2)
+            res.ack_alone_p99_ms = round(percentile(data["scheduled_ms"], 99), 2)
+            res.ack_alone_achieved_rate = round(data["sent"] / data["elapsed"], 1) if data["elapsed"] else 0.0
+            return
         res.ack_rate = self.args.ack_rate
         res.ack_achieved_rate = round(data["sent"] / data["elapsed"], 1) if data["elapsed"] else 0.0
         res.ack_p50_ms = round(percentile(data["scheduled_ms"], 50), 2)
@@ -777,10 +892,13 @@ def print_table(results: list[Result]) -> None:
         ("e2e latency p50 ms", lambda r: r.e2e_p50_ms),
         ("e2e latency p99 ms", lambda r: r.e2e_p99_ms),
         ("ack @ rate req/s (achieved)", lambda r: f"{r.ack_rate:g} ({r.ack_achieved_rate:g})"),
-        ("ack p50 ms", lambda r: r.ack_p50_ms),
-        ("ack p99 ms", lambda r: r.ack_p99_ms),
-        ("ack max ms", lambda r: r.ack_max_ms),
+        ("ack (workers busy) p50 ms", lambda r: r.ack_p50_ms),
+        ("ack (workers busy) p99 ms", lambda r: r.ack_p99_ms),
+        ("ack (workers busy) max ms", lambda r: r.ack_max_ms),
         ("ack errors", lambda r: r.ack_errors or "-"),
+        ("ack, workers stopped: achieved", lambda r: r.ack_alone_achieved_rate),
+        ("ack, workers stopped: p50 ms", lambda r: r.ack_alone_p50_ms),
+        ("ack, workers stopped: p99 ms", lambda r: r.ack_alone_p99_ms),
         ("runs per order", lambda r: r.runs_per_order),
         ("worker CPU ms/order", lambda r: r.worker_cpu_ms_per_order),
         ("  of which map_order", lambda r: r.worker_map_cpu_ms_per_order),
@@ -816,6 +934,12 @@ def print_table(results: list[Result]) -> None:
             if not prof.get("samples"):
                 continue
             console.print(f"\n[bold]profile {r.backend} ×{r.workers} — {name}[/bold] ({prof['samples']} samples)")
+            console.print("  by component (% of samples):")
+            for fn, pct in prof["categories"]:
+                console.print(f"    {pct:5.1f}%  {fn}", highlight=False)
+            console.print("  cross-cutting (% of samples that include it):")
+            for fn, pct in prof["lenses"]:
+                console.print(f"    {pct:5.1f}%  {fn}", highlight=False)
             console.print("  top inclusive (% of samples):")
             for fn, pct in prof["top_inclusive"]:
                 console.print(f"    {pct:5.1f}%  {fn}", highlight=False)
@@ -838,6 +962,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cli", action="store_true", help="Run the real `tradewire serve|worker` (no SQL counts).")
     parser.add_argument("--profile", action="store_true", help="py-spy one worker, serve and this process.")
     parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument(
+        "--profile-idle", action="store_true", help="Sample every running thread, not only the GIL holder."
+    )
     parser.add_argument("--py-spy", default=None, help="Path of the py-spy binary.")
     parser.add_argument("--json", action="store_true", help="Also print all figures as JSON (last line).")
     parser.add_argument("--keep", action="store_true", help="Keep the work folder (logs, profiles).")
@@ -873,6 +1000,11 @@ def main(argv: list[str]) -> int:
         child_main(argv[1:])
         return 0
     args = parse_args(argv)
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt  # run the clean-up in ``finally`` (children, sandboxes, databases)
+
+    signal.signal(signal.SIGTERM, terminate)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     results: list[Result] = []
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
