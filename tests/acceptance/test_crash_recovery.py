@@ -236,14 +236,6 @@ def test_workers_killed_at_random_lose_and_duplicate_nothing_on_sqlite(
 # --- one worker death after ordinary retries ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: rescue_expired (runtime/store/queries.py) tests `failures + 1 >= max_failures`, and "
-        "`failures` also counts ordinary retryable errors (flows/engine.py), so one worker death "
-        "after 9 NetSuite 5xx/429 retries dead-letters the run as a poison run"
-    ),
-)
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_one_worker_death_after_ordinary_retries_is_not_a_poison_run(
     request: pytest.FixtureRequest, backend: str

@@ -377,6 +377,7 @@ def test_a_run_that_keeps_killing_workers_goes_to_the_dead_letters(store: Store)
     with client_scope(client):
         assert store.count_by_state() == {"dead": 1}
         run = store.get_run(store.dead_run_ids(None, None)[0])
-    assert run.failures == 3
+    assert run.rescues == 3
+    assert run.failures == 0
     assert run.error_type == "WorkerLost"
     assert "3 times" in (run.last_error or "")

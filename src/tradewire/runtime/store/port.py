@@ -138,6 +138,7 @@ class RunRecord:
     ended_at: datetime | None
     steps: tuple[StepRecord, ...] = ()
     retry_since: datetime | None = None
+    rescues: int = 0
 
     @property
     def window_start(self) -> datetime:

@@ -136,16 +136,17 @@ def wake_orphaned_waiters(now: datetime) -> Update:
 def rescue_expired(now: datetime, max_failures: int) -> Update:
     """Re-queue running runs whose lease expired (their worker died or hung).
 
-    A worker's death counts as a failure of the run: a poison run that kills every worker
-    that takes it goes to the dead letters after ``max_failures`` instead of looping forever.
+    Worker deaths are counted apart from ordinary failures: a poison run that kills every
+    worker that takes it goes to the dead letters after ``max_failures`` rescues instead of
+    looping forever.
     """
-    poisoned = runs.c.failures + 1 >= max_failures
+    poisoned = runs.c.rescues + 1 >= max_failures
     return (
         update(runs)
         .where(runs.c.state == RunState.RUNNING.value, runs.c.lease_until < now)
         .values(
             state=case((poisoned, RunState.DEAD.value), else_=RunState.QUEUED.value),
-            failures=runs.c.failures + 1,
+            rescues=runs.c.rescues + 1,
             lease_owner=None,
             lease_until=None,
             next_at=now,
@@ -226,6 +227,7 @@ def replay_run(client_id: str, run_id: int, from_step: str | None, now: datetime
             state=RunState.QUEUED.value,
             next_at=now,
             failures=0,
+            rescues=0,
             start_step=from_step,
             last_error=None,
             error_type=None,

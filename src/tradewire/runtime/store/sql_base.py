@@ -132,4 +132,5 @@ def to_run(row: Row[Any], steps: Sequence[StepRecord] = ()) -> RunRecord:
         ended_at=m["ended_at"],
         steps=tuple(steps),
         retry_since=m["retry_since"],
+        rescues=m["rescues"],
     )

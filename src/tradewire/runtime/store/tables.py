@@ -134,6 +134,7 @@ runs = Table(
     Column("priority", SmallInteger, nullable=False, server_default="0"),
     Column("attempt", Integer, nullable=False, server_default="0"),
     Column("failures", Integer, nullable=False, server_default="0"),
+    Column("rescues", Integer, nullable=False, server_default="0"),
     Column("next_at", UtcDateTime, nullable=False),
     Column("lease_owner", String(80)),
     Column("lease_until", UtcDateTime),

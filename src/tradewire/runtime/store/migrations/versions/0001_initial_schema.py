@@ -170,6 +170,7 @@ def upgrade() -> None:
         sa.Column("priority", sa.SmallInteger(), server_default="0", nullable=False),
         sa.Column("attempt", sa.Integer(), server_default="0", nullable=False),
         sa.Column("failures", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("rescues", sa.Integer(), server_default="0", nullable=False),
         sa.Column("next_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("lease_owner", sa.String(length=80), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
