@@ -25,7 +25,8 @@ exactly what the CLI commands do (``Settings()`` from the environment, ``start_l
 events, every statement sent to the database (cursor executions, so an ``executemany`` counts once),
 commits and pool checkouts (on PostgreSQL each checkout costs one ``pool_pre_ping`` round trip, and
 psycopg sends an implicit ``BEGIN`` per transaction: neither is a cursor execution), the CPU time
-spent inside the ``map_order`` step, and the process's peak RSS (``ru_maxrss``). ``--cli`` runs the
+spent inside the ``map_order`` step. Peak RSS is sampled with psutil every 0.2 s (``ru_maxrss`` is
+useless here: Linux keeps it across ``execve``, so a child reports its parent's peak). ``--cli`` runs the
 real ``tradewire serve`` / ``tradewire worker`` commands instead (no statement counts then).
 
 ``--profile`` samples one worker, ``serve`` and this process (the sandboxes) with py-spy during the
@@ -128,8 +129,6 @@ class Counters:
             FLOWS[name] = dataclasses.replace(flow, steps=steps)
 
     def snapshot(self) -> dict[str, Any]:
-        import resource
-
         with self.lock:
             return {
                 "statements": self.statements,
@@ -138,7 +137,6 @@ class Counters:
                 "checkouts": self.checkouts,
                 "map_cpu": self.map_cpu,
                 "map_calls": self.map_calls,
-                "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                 "at": time.time(),
             }
 
@@ -350,6 +348,7 @@ class Result:
     worker_cpu_ms_outside_mapping: float = 0.0
     serve_cpu_ms_per_order: float = 0.0
     sandboxes_cpu_ms_per_order: float = 0.0
+    postgres_cpu_ms_per_order: float = 0.0
     sandbox_cpu_split_ms: dict[str, float] = field(default_factory=dict)
     machine_cpu_busy_pct: float = 0.0
     worker_sql_per_order: float = 0.0
@@ -570,6 +569,7 @@ class Bench:
         self.result = Result(backend=backend, workers=workers, orders=args.orders)
         self._sampling = threading.Event()
         self.store: Any = None
+        self.db_name = ""
         self.bench_rss = 0
 
     def env(self, url: str, port: int | None = None) -> dict[str, str]:
@@ -622,6 +622,7 @@ class Bench:
                 url = f"sqlite:///{self.workdir / 'bench.db'}"
             else:
                 url, pg_name = make_pg_database(self.args.pg_url)
+                self.db_name = pg_name
             migrate(url)
             store = self.store = open_store(url)
             world = build_world(store, SecretBox(self.secret_key), DemoKnobs.calm(), seed=7)
@@ -642,13 +643,14 @@ class Bench:
                     if proc.name.startswith("worker"):
                         proc.sample_rss()
                         self.result.peak_rss_worker_mb = max(
-                            self.result.peak_rss_worker_mb, round(max(proc.peak_rss, self._maxrss(proc)) / 2**20, 1)
+                            self.result.peak_rss_worker_mb, round(proc.peak_rss / 2**20, 1)
                         )
                         proc.stop()
                 self._ack(hook, world.shop.client_secret, alone=True)
-            self.result.peak_rss_serve_mb = round(max(serve.peak_rss, self._maxrss(serve)) / 2**20, 1)
+            serve.sample_rss()
+            self.result.peak_rss_serve_mb = round(serve.peak_rss / 2**20, 1)
             workers = [p for p in self.procs if p.name.startswith("worker")]
-            worker_rss = max(max(p.peak_rss, self._maxrss(p)) for p in workers) / 2**20
+            worker_rss = max(p.peak_rss for p in workers) / 2**20
             self.result.peak_rss_worker_mb = round(max(self.result.peak_rss_worker_mb, worker_rss), 1)
             self.result.peak_rss_bench_mb = round(self.bench_rss / 2**20, 1)
         except Exception as exc:
@@ -669,10 +671,6 @@ class Bench:
                 with contextlib.suppress(Exception):
                     drop_pg_database(self.args.pg_url, pg_name)
         return self.result
-
-    @staticmethod
-    def _maxrss(proc: Proc) -> int:
-        return int(proc.counters().get("maxrss_kb", 0)) * 1024
 
     # --- the end-to-end phase -----------------------------------------------------------------------
 
@@ -699,6 +697,7 @@ class Bench:
             split["bench_other"] = times.user + times.system - sum(split.values())
             return split
 
+        before_pg = self._pg_cpu()
         before_cpu = {p.name: p.cpu() for p in self.procs}
         before_counts = {p.name: p.counters() for p in self.procs}
         before_threads = thread_cpu()
@@ -767,6 +766,11 @@ class Bench:
 
         n = max(len(rows), 1)
         after_cpu = {p.name: p.cpu() for p in self.procs}
+        after_pg = self._pg_cpu()
+        if after_pg:
+            res.postgres_cpu_ms_per_order = round(
+                sum(v - before_pg.get(pid, 0.0) for pid, v in after_pg.items()) * 1000 / n, 2
+            )
         after_counts = {p.name: p.counters() for p in self.procs}
         after_threads = thread_cpu()
         after_machine = psutil.cpu_times()
@@ -802,6 +806,20 @@ class Bench:
                     kinds[kind] += value - before_counts[name].get("kinds", {}).get(kind, 0)
             res.sql_kinds_per_order = {k: round(v / n, 2) for k, v in kinds.most_common() if v}
         res.profile = profiles
+
+    def _pg_cpu(self) -> dict[int, float]:
+        """CPU seconds of the PostgreSQL backends serving this benchmark's database, by PID."""
+        import psutil
+
+        if not self.db_name:
+            return {}
+        found: dict[int, float] = {}
+        for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            cmdline = " ".join(proc.info.get("cmdline") or [])
+            if cmdline.startswith("postgres:") and f" {self.db_name} " in cmdline and proc.info["cpu_times"]:
+                times = proc.info["cpu_times"]
+                found[proc.pid] = times.user + times.system
+        return found
 
     def _run_count(self, world: Any) -> int:
         from tradewire.services.operations import Operations
@@ -905,6 +923,7 @@ def print_table(results: list[Result]) -> None:
         ("  outside mapping", lambda r: r.worker_cpu_ms_outside_mapping),
         ("serve CPU ms/order", lambda r: r.serve_cpu_ms_per_order),
         ("sandboxes CPU ms/order", lambda r: r.sandboxes_cpu_ms_per_order),
+        ("PostgreSQL server CPU ms/order", lambda r: r.postgres_cpu_ms_per_order),
         ("  split", lambda r: ", ".join(f"{k} {v}" for k, v in r.sandbox_cpu_split_ms.items())),
         ("machine CPU busy %", lambda r: r.machine_cpu_busy_pct),
         ("worker SQL stmts/order", lambda r: r.worker_sql_per_order),
