@@ -381,3 +381,15 @@ def test_a_run_that_keeps_killing_workers_goes_to_the_dead_letters(store: Store)
     assert run.failures == 0
     assert run.error_type == "WorkerLost"
     assert "3 times" in (run.last_error or "")
+
+
+def test_many_bindings_in_one_transition_skip_the_ones_already_there(store: Store) -> None:
+    client, conn = tenant(store)
+    store.ingest([item(client, conn, "a"), item(client, conn, "b")])
+    first, second = (c.run for c in store.claim("w", 2, 30, T0))
+    old = Binding(conn, "product", "11", "p-1")
+    store.apply([finish(first.id, client, "w", first.attempt, bindings=(old,))], T0)
+    many = (old, Binding(conn, "product", "12", "p-2"), Binding(conn, "product", "13", "p-3"))
+    assert store.apply([finish(second.id, client, "w", second.attempt, bindings=many)], T0) == [True]
+    with client_scope(client):
+        assert store.find_bindings(conn, "product", ["p-1", "p-2", "p-3"]) == {"p-1": "11", "p-2": "12", "p-3": "13"}

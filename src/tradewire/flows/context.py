@@ -3,7 +3,7 @@ connections and their connectors (through ``SPEC``), bindings and the timeline."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -112,6 +112,8 @@ class StepContext:
     skip_reason: str | None = None
     last_connection_id: str | None = None
     memo: dict[str, Any] = field(default_factory=dict)
+    known: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+    """Bindings prefetched in this execution: (connection, object type, canonical id) → external id or None."""
     """Objects steps derive from outputs (e.g. the parsed order), kept for this execution only."""
 
     @property
@@ -144,6 +146,13 @@ class StepContext:
         self.last_connection_id = connection_id
         return await self.env.order_sink(connection_id)
 
+    async def prefetch_bindings(self, connection_id: str, wanted: Mapping[str, Sequence[str]]) -> None:
+        """Look up bindings of several object types in one query; later lookups of them cost nothing."""
+        found = await self.env.db.call(self.env.store.find_bindings_many, connection_id, wanted)
+        for object_type, ids in wanted.items():
+            for canonical in ids:
+                self.known[(connection_id, object_type, canonical)] = found[object_type].get(canonical)
+
     async def find_bindings(self, connection_id: str, object_type: str, canonical_ids: Sequence[str]) -> dict[str, str]:
         """External ids of canonical ids already bound in a connection (this run's new ones included)."""
         found = {
@@ -151,7 +160,17 @@ class StepContext:
             for b in self.bindings
             if b.connection_id == connection_id and b.object_type == object_type and b.canonical_id in canonical_ids
         }
-        missing = [c for c in canonical_ids if c not in found]
+        missing: list[str] = []
+        for canonical in canonical_ids:
+            if canonical in found:
+                continue
+            key = (connection_id, object_type, canonical)
+            if key in self.known:
+                external = self.known[key]
+                if external is not None:
+                    found[canonical] = external
+            else:
+                missing.append(canonical)
         if missing:
             found |= await self.env.db.call(self.env.store.find_bindings, connection_id, object_type, missing)
         return found

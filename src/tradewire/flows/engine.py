@@ -106,6 +106,7 @@ class FlowEngine:
                 outcome = await self._wait_for(fence, ctx, new_steps, need.child)
                 if outcome is not None:
                     return outcome
+                ctx.known.clear()  # the dependency may have bound what was prefetched as missing
                 try:  # the dependency already ended: run the step again, once
                     output = await step.fn(ctx)
                 except Exception as exc:

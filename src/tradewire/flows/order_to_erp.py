@@ -24,6 +24,16 @@ async def check_not_cancelled(ctx: StepContext) -> dict[str, Any]:
     """A cancelled order that never reached the ERP is not created there (no orphans)."""
     order = load_order(ctx)
     erp_id = await erp_connection_id(ctx)
+    # One query for every binding this run reads (order, customer, products), not one per step.
+    skus = sorted({line.sku for line in order.lines if line.sku})
+    await ctx.prefetch_bindings(
+        erp_id,
+        {
+            "order": [order.id],
+            "customer": [order_customer(order).id],
+            "product": [product_id(order.client_id, sku) for sku in skus],
+        },
+    )
     ref = await sales_order_ref(ctx, order, erp_id)
     if order.status is OrderStatus.CANCELLED and ref is None:
         ctx.event("order", order.id, "order.export_skipped", reason="cancelled before it was exported")
@@ -46,6 +56,11 @@ async def newest_exported_version(ctx: StepContext, order_id: str) -> str | None
         if e.event in ("order.exported", "order.updated_in_erp") and e.detail.get("source_updated_at")
     ]
     return max(versions, default=None)
+
+
+def product_id(client_id: str, sku: str) -> str:
+    """The canonical id of the product with ``sku``."""
+    return canonical_id(client_id, "product", f"sku:{sku}")
 
 
 async def resolve_customer(ctx: StepContext) -> dict[str, Any]:
@@ -78,7 +93,7 @@ async def resolve_items(ctx: StepContext) -> dict[str, str]:
             f"order {order.number}: line(s) {', '.join(missing_sku)} have no SKU; add SKUs in the channel and replay"
         )
     skus = sorted({line.sku for line in order.lines if line.sku})
-    ids = {sku: canonical_id(order.client_id, "product", f"sku:{sku}") for sku in skus}
+    ids = {sku: product_id(order.client_id, sku) for sku in skus}
     products = ctx.binder(erp_id, "product")
     bound = await products.external_ids(list(ids.values()))
     refs = {sku: bound[cid] for sku, cid in ids.items() if cid in bound}

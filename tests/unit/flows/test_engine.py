@@ -16,7 +16,7 @@ from tradewire.flows.engine import Flow, FlowEngine, Outcome, Step
 from tradewire.flows.retry import RetryPolicy
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.memory import MemoryStore
-from tradewire.runtime.store.port import IngestItem, NewRun, RunFilter, RunState, Transition
+from tradewire.runtime.store.port import Binding, IngestItem, NewRun, RunFilter, RunState, Transition
 from tradewire.tenancy.connections import ConnectionCache
 from tradewire.tenancy.context import client_scope
 from tradewire.tenancy.secrets import SecretBox
@@ -169,3 +169,30 @@ def test_a_dead_dependency_kills_the_parent_with_a_pointer(world: Any) -> None:
     assert outcome.state is RunState.DEAD
     assert f"child_flow run {kid.id} is dead" in outcome.summary
     assert "NetSuite refused the customer" in outcome.summary
+
+
+def test_a_dependency_that_ended_meanwhile_is_seen_on_the_rerun(world: Any) -> None:
+    store, env, client, conn = world
+    child = NewRun("child_flow", 1, dedupe_key="cust")
+
+    def finish_child_elsewhere() -> None:
+        """Another worker creates, runs and binds the customer while this run is deciding."""
+        store.ensure_dependency(Transition(0, client, "nobody", 0, None), child, NOW, NOW)
+        kid = next(c.run for c in store.claim("other", 5, 30, NOW) if c.run.flow == "child_flow")
+        bound = (Binding(conn, "customer", "C-1", "cust"),)
+        store.apply([Transition(kid.id, client, "other", kid.attempt, RunState.SUCCEEDED, bindings=bound)], NOW)
+
+    async def prefetch(ctx: StepContext) -> None:
+        await ctx.prefetch_bindings(conn, {"customer": ["cust"]})
+
+    async def resolve(ctx: StepContext) -> dict[str, str]:
+        ref = await ctx.binder(conn, "customer").external_id("cust")
+        if ref is None:
+            await asyncio.to_thread(finish_child_elsewhere)
+            ctx.need(child)
+        return {"customer_ref": str(ref)}
+
+    flow = Flow("test_flow", 1, (Step("prefetch", prefetch), Step("resolve", resolve)))
+    outcome = run_once(store, env, client, conn, flow)
+    assert outcome.state is RunState.SUCCEEDED
+    assert outcome.new_steps[-1].output == {"customer_ref": "C-1"}

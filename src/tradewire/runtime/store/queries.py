@@ -282,6 +282,18 @@ def bindings_by_canonical(
     )
 
 
+def bindings_of_kinds(
+    client_id: str, connection_id: str, object_types: Sequence[str], canonical_ids: Sequence[str]
+) -> Select[str, str, str]:
+    """(object type, canonical id, external id) of several object types at once."""
+    return select(bindings.c.object_type, bindings.c.canonical_id, bindings.c.external_id).where(
+        bindings.c.client_id == client_id,
+        bindings.c.connection_id == connection_id,
+        bindings.c.object_type.in_(object_types),
+        bindings.c.canonical_id.in_(canonical_ids),
+    )
+
+
 def timeline_of(client_id: str, object_type: str, canonical_id: str) -> Select[*tuple[Any, ...]]:
     """Business events of one object, oldest first."""
     return (
@@ -374,10 +386,14 @@ DialectInsert = Callable[[Any], Any]
 """``sqlalchemy.dialects.<name>.insert``: both dialects spell ON CONFLICT the same way."""
 
 
-def insert_ignore(dialect_insert: DialectInsert, table: Any, rows: Sequence[dict[str, Any]]) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING <key>`` (the rows returned are those inserted)."""
+def insert_ignore(dialect_insert: DialectInsert, table: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING <key>``, executed with the rows as parameters.
+
+    The rows returned are those inserted. The statement has no values baked in, so SQLAlchemy
+    compiles it once and caches it (a multi-row ``.values([...])`` is recompiled every time).
+    """
     key = next(iter(table.primary_key.columns))
-    return dialect_insert(table).values(list(rows)).on_conflict_do_nothing().returning(key)
+    return dialect_insert(table).on_conflict_do_nothing().returning(key)
 
 
 def upsert_steps(dialect_insert: DialectInsert) -> Any:

@@ -61,7 +61,7 @@ class SqlBase:
         """Insert rows, skipping those that collide with a unique key; returns rows inserted."""
         if not rows:
             return 0
-        return len(conn.execute(queries.insert_ignore(self.dialect_insert, table, rows)).fetchall())
+        return len(conn.execute(queries.insert_ignore(self.dialect_insert, table), list(rows)).fetchall())
 
     def upsert_steps(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace step checkpoints."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -197,6 +197,21 @@ class TenantMethods(SqlBase):
                 queries.bindings_by_canonical(client_id, connection_id, object_type, list(canonical_ids))
             )
             return dict(rows.all())
+
+    def find_bindings_many(self, connection_id: str, wanted: Mapping[str, Sequence[str]]) -> dict[str, dict[str, str]]:
+        """Bindings of several object types in one query: ``{object type: {canonical: external}}``."""
+        client_id = require_client()
+        found: dict[str, dict[str, str]] = {kind: {} for kind in wanted}
+        ids = sorted({cid for cids in wanted.values() for cid in cids})
+        if not ids:
+            return found
+        with self.read() as conn:
+            for kind, canonical, external in conn.execute(
+                queries.bindings_of_kinds(client_id, connection_id, list(wanted), ids)
+            ):
+                if canonical in wanted[kind]:
+                    found[kind][canonical] = external
+        return found
 
     def timeline(self, object_type: str, canonical_id: str) -> list[TimelineEvent]:
         """Business events of one object, oldest first."""

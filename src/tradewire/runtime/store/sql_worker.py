@@ -81,7 +81,7 @@ class WorkerMethods(SqlBase):
                     "body": item.body,
                     "received_at": item.received_at,
                 }
-                message_id = conn.execute(queries.insert_ignore(self.dialect_insert, messages, [row])).scalar()
+                message_id = conn.execute(queries.insert_ignore(self.dialect_insert, messages), row).scalar()
                 if message_id is None:  # a repeat delivery: answer with the stored message
                     existing = conn.execute(
                         queries.message_id_by_key(item.client_id, item.source, item.idempotency_key)
