@@ -13,7 +13,7 @@ from procs import TRADEWIRE, cli_env, run_cli
 
 from tradewire.cli.main import app
 
-FIXTURES = Path("/work/shared/connectors/fixtures")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
 REPORT_KEYS = {
     "orders_sent",
     "orders_in_erp",
