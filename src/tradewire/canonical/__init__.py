@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from tradewire.canonical.currency import CURRENCIES, is_currency, minor_unit
 from tradewire.canonical.ids import canonical_id, customer_key
+from tradewire.canonical.inventory import INVENTORY_SCHEMA_VERSION, InventoryLevel
 from tradewire.canonical.order import (
     ORDER_SCHEMA_VERSION,
     FinancialStatus,
@@ -14,19 +17,50 @@ from tradewire.canonical.order import (
 )
 from tradewire.canonical.party import Address, Buyer, Customer
 from tradewire.canonical.refs import ExternalRef
+from tradewire.canonical.returns import (
+    RETURN_SCHEMA_VERSION,
+    Disposition,
+    Return,
+    ReturnLine,
+    ReturnOutcome,
+    ReturnStatus,
+)
+from tradewire.canonical.shipment import SHIPMENT_SCHEMA_VERSION, Shipment, ShipmentLine, ShipmentStatus
+
+CANONICAL_MODELS: dict[str, type[BaseModel]] = {
+    "order": Order,
+    "customer": Customer,
+    "shipment": Shipment,
+    "return": Return,
+    "inventory": InventoryLevel,
+}
+"""Canonical objects by the name the CLI and connectors' ``reads``/``writes`` use."""
 
 __all__ = [
+    "CANONICAL_MODELS",
     "CURRENCIES",
+    "INVENTORY_SCHEMA_VERSION",
     "ORDER_SCHEMA_VERSION",
+    "RETURN_SCHEMA_VERSION",
+    "SHIPMENT_SCHEMA_VERSION",
     "Address",
     "Buyer",
     "Customer",
+    "Disposition",
     "ExternalRef",
     "FinancialStatus",
     "FulfillmentStatus",
+    "InventoryLevel",
     "Order",
     "OrderLine",
     "OrderStatus",
+    "Return",
+    "ReturnLine",
+    "ReturnOutcome",
+    "ReturnStatus",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentStatus",
     "canonical_id",
     "customer_key",
     "is_currency",

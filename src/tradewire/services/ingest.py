@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tradewire.connectors import get_spec
+from tradewire.connectors.base.spec import NO_QUERY, Connection, HandshakeReply, InboundEvent
 from tradewire.errors import NotFound, WebhookIgnored
 from tradewire.flows.registry import flows_for
 from tradewire.observability import metrics
@@ -22,17 +23,18 @@ from tradewire.runtime.store.port import IngestItem, IngestResult, NewRun, Store
 from tradewire.tenancy.connections import ConnectionCache
 
 # Headers worth keeping with the raw body (never secrets: signatures are kept for audit, not tokens).
-KEEP_HEADER_PREFIXES = ("x-shopify-", "content-type", "user-agent", "x-loop-", "x-amz-", "x-walmart-")
+KEEP_HEADER_PREFIXES = ("x-shopify-", "content-type", "user-agent", "x-loop-", "x-amz-", "x-walmart-", "wm_")
 
 
 @dataclass(frozen=True)
 class Accepted:
     """What the receiver tells the sender."""
 
-    status: str  # "stored", "duplicate", "ignored"
+    status: str  # "stored", "duplicate", "ignored", "handshake"
     message_id: int | None = None
     run_ids: tuple[int, ...] = ()
     detail: str = ""
+    reply: HandshakeReply | None = None
 
 
 @dataclass
@@ -111,8 +113,15 @@ class WebhookIngest:
         self.clock = clock
         self.on_enqueued = on_enqueued
 
-    async def receive(self, system: str, connection_id: str, body: bytes, headers: Mapping[str, str]) -> Accepted:
-        """Verify and store one delivery.
+    async def receive(
+        self,
+        system: str,
+        connection_id: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> Accepted:
+        """Verify and store one delivery (each event it carries becomes one message).
 
         Raises:
             NotFound: no such connection, or it is not a ``system`` connection (404).
@@ -125,37 +134,60 @@ class WebhookIngest:
         if connection.system != system:
             raise NotFound(f"connection {connection_id!r} is not a {system} connection")
         spec = get_spec(system)
-        if spec.webhooks is None:
+        hooks = spec.webhooks
+        if hooks is None:
             raise NotFound(f"{spec.display_name} does not send webhooks")
         lowered = {k.lower(): v for k, v in headers.items()}
+        reply = hooks.handshake(body, lowered, connection, query=query)
+        if reply is not None:
+            metrics.WEBHOOKS.labels(system=system, outcome="handshake").inc()
+            return Accepted("handshake", reply=reply)
         now = self.clock()
-        spec.webhooks.verify(body, lowered, connection, now=now)
-        try:
-            event = spec.webhooks.parse(body, lowered, connection, now=now)
-        except WebhookIgnored as ignored:
+        hooks.verify(body, lowered, connection, now=now, query=query)
+        items: list[IngestItem] = []
+        ignored: list[str] = []
+        for part in hooks.split(body):
+            try:
+                event = hooks.parse(part, lowered, connection, now=now, query=query)
+            except WebhookIgnored as exc:
+                ignored.append(str(exc))
+                continue
+            items.append(self._item(system, connection, event, part, lowered, now))
+        if not items:
             metrics.WEBHOOKS.labels(system=system, outcome="ignored").inc()
-            return Accepted("ignored", detail=str(ignored))
-        flows = flows_for(event.event_type)
-        runs = tuple(
-            NewRun(
-                flow=f.name, flow_version=f.version, ordering_key=event.ordering_key, ordering_seq=event.ordering_seq
-            )
-            for f in flows
-        )
-        item = IngestItem(
-            client_id=connection.client_id,
-            connection_id=connection.id,
-            source=f"{system}:{connection.id}",
-            topic=event.event_type,
-            idempotency_key=event.idempotency_key,
-            body=body,
-            headers={k: v for k, v in lowered.items() if k.startswith(KEEP_HEADER_PREFIXES)},
-            runs=runs,
-            received_at=now,
-        )
-        result = await self.batcher.submit(item)
-        outcome = "duplicate" if result.duplicate else "stored"
+            return Accepted("ignored", detail="; ".join(ignored))
+        results = await asyncio.gather(*(self.batcher.submit(item) for item in items))
+        duplicate = all(r.duplicate for r in results)
+        outcome = "duplicate" if duplicate else "stored"
         metrics.WEBHOOKS.labels(system=system, outcome=outcome).inc()
-        if result.run_ids and self.on_enqueued is not None:
+        run_ids = tuple(run_id for r in results for run_id in r.run_ids)
+        if run_ids and self.on_enqueued is not None:
             self.on_enqueued()
-        return Accepted(outcome, result.message_id, result.run_ids)
+        return Accepted(outcome, results[0].message_id, run_ids, detail="; ".join(ignored))
+
+    @staticmethod
+    def _item(
+        system: str, connection: Connection, event: InboundEvent, body: bytes, headers: Mapping[str, str], now: datetime
+    ) -> IngestItem:
+        return inbound_item(system, connection, event, body, headers, now)
+
+
+def inbound_item(
+    system: str, connection: Connection, event: InboundEvent, body: bytes, headers: Mapping[str, str], now: datetime
+) -> IngestItem:
+    """The message (and the runs its event starts) for one inbound event, webhook or poll."""
+    runs = tuple(
+        NewRun(flow=f.name, flow_version=f.version, ordering_key=event.ordering_key, ordering_seq=event.ordering_seq)
+        for f in flows_for(event.event_type)
+    )
+    return IngestItem(
+        client_id=connection.client_id,
+        connection_id=connection.id,
+        source=f"{system}:{connection.id}",
+        topic=event.event_type,
+        idempotency_key=event.idempotency_key,
+        body=body,
+        headers={k: v for k, v in headers.items() if k.startswith(KEEP_HEADER_PREFIXES)},
+        runs=runs,
+        received_at=now,
+    )

@@ -167,3 +167,23 @@ class VendorHttp:
     async def aclose(self) -> None:
         """Close pooled connections."""
         await self._client.aclose()
+
+
+def json_body(response: httpx.Response, *, system: str, what: str) -> Any:
+    """The JSON of a successful answer.
+
+    A 2xx whose body is not JSON (an HTML page from a proxy or load balancer, a truncated body)
+    means the vendor's edge is unwell, not that our request was wrong: it is retryable.
+
+    Raises:
+        VendorRetryable: the body is empty, truncated, HTML or otherwise not JSON.
+    """
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = "HTML" if response.text.lstrip()[:1] == "<" else "not JSON"
+        raise VendorRetryable(
+            f"{system} answered {what} with a body that is {kind}: {_short_body(response, 120)!r}",
+            status=response.status_code,
+            system=system,
+        ) from exc

@@ -8,9 +8,10 @@ inherited.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import httpx
@@ -54,10 +55,46 @@ class InboundEvent:
     triggered_at: datetime | None = None
 
 
-class InboundWebhooks(Protocol):
-    """Verifies and reads the vendor's webhook deliveries."""
+NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
-    def verify(self, body: bytes, headers: Mapping[str, str], connection: Connection, *, now: datetime) -> None:
+
+@dataclass(frozen=True)
+class HandshakeReply:
+    """The answer to a subscription handshake (e.g. Business Central's ``validationToken``)."""
+
+    body: str
+    status: int = 200
+    content_type: str = "text/plain"
+
+
+class InboundWebhooks(Protocol):
+    """Verifies and reads the vendor's webhook deliveries.
+
+    The receiver calls, in order: ``handshake`` (answer it and stop when it returns a reply),
+    ``verify`` on the whole request, ``split`` into the events it carries (most vendors send
+    one), then ``parse`` on each part; each part is stored as its own message. Headers arrive
+    lower-cased; ``query`` is the request's query string (some vendors authenticate there).
+    """
+
+    def handshake(
+        self, body: bytes, headers: Mapping[str, str], connection: Connection, *, query: Mapping[str, str]
+    ) -> HandshakeReply | None:
+        """A reply when this request is a subscription handshake rather than a delivery, else None.
+
+        Raises:
+            WebhookRejected: a handshake that fails the vendor's checks.
+        """
+        ...
+
+    def verify(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        connection: Connection,
+        *,
+        now: datetime,
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> None:
         """Check the signature and freshness of one delivery.
 
         Raises:
@@ -65,25 +102,159 @@ class InboundWebhooks(Protocol):
         """
         ...
 
-    def parse(self, body: bytes, headers: Mapping[str, str], connection: Connection, *, now: datetime) -> InboundEvent:
-        """Read what the delivery is about (called only after ``verify``).
+    def split(self, body: bytes) -> list[bytes]:
+        """The events one verified request carries, each as the bytes to store (usually ``[body]``).
+
+        Raises:
+            WebhookRejected: the body is not what the vendor sends (status 400).
+        """
+        ...
+
+    def parse(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        connection: Connection,
+        *,
+        now: datetime,
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> InboundEvent:
+        """Read what one event is about (called only after ``verify``, on each part of ``split``).
 
         Raises:
             WebhookRejected: the body is not JSON or misses the object's id (status 400).
+            WebhookIgnored: a topic the platform does not act on (answered 200, nothing stored).
         """
         ...
+
+
+class SingleDelivery:
+    """Defaults for vendors that send one event per request and have no handshake."""
+
+    def handshake(
+        self, body: bytes, headers: Mapping[str, str], connection: Connection, *, query: Mapping[str, str]
+    ) -> HandshakeReply | None:
+        """No handshake."""
+        return None
+
+    def split(self, body: bytes) -> list[bytes]:
+        """The request is the one event."""
+        return [body]
 
 
 class OrderSource(Protocol):
     """Turns the vendor's order payload into the canonical order (pure)."""
 
+    def reference(self, payload: Mapping[str, Any]) -> str | None:
+        """None when ``payload`` is the whole order; else the vendor's order id to fetch first.
+
+        Vendors whose notifications only name the order (Amazon ORDER_CHANGE, a ShipStation
+        ``resource_url``) return the id; ``map_order`` then reads the order with ``order_reader``.
+        """
+        ...
+
     def to_order(self, payload: Mapping[str, Any], *, client_id: str, connection_id: str) -> Order:
-        """Map one vendor order.
+        """Map one vendor order (as ``order_reader.fetch_order`` returns it, or as the webhook carries it).
 
         Raises:
             MappingError: with a reason a person can act on.
         """
         ...
+
+
+class OrderReader(Protocol):
+    """Reads one whole order from the vendor (for notifications that only name it)."""
+
+    async def fetch_order(self, external_id: str) -> dict[str, Any]:
+        """The order as ``OrderSource.to_order`` accepts it.
+
+        Raises:
+            NotFound: the vendor has no such order (permanent).
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class ToCanonical(Protocol):
+    """A pure vendor → canonical mapping of one record."""
+
+    def __call__(self, payload: Mapping[str, Any], *, client_id: str, connection_id: str) -> BaseModel: ...
+
+
+@dataclass(frozen=True)
+class Reads:
+    """A vendor record the connector maps to a canonical object (``tradewire map SYSTEM OBJECT``).
+
+    Attributes:
+        canonical: the canonical object it becomes: ``order``, ``shipment``, ``return``, ``inventory``, ``customer``.
+        to_canonical: the pure mapping.
+        description: one line for ``--help`` and docs (where the record comes from).
+    """
+
+    canonical: str
+    to_canonical: ToCanonical
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Writes:
+    """A canonical object the connector turns into the vendor's request body (``tradewire map … --to``).
+
+    References the vendor resolves at run time (internal ids) appear as ``<placeholders>``.
+    """
+
+    to_vendor: Callable[[Any], dict[str, Any]]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PolledRecord:
+    """One record a poll found: the event it means and the bytes stored as the message body."""
+
+    event: InboundEvent
+    body: bytes
+
+
+@dataclass(frozen=True)
+class PolledPage:
+    """One page of a poll. The runtime stores ``records`` and ``cursor`` in one transaction.
+
+    ``cursor`` is where the next poll resumes once this page is stored (None: unchanged), so a
+    restart after a crash re-reads at most the page that was not yet stored.
+    """
+
+    records: Sequence[PolledRecord]
+    cursor: str | None
+
+
+class Poller(Protocol):
+    """An incremental reader of one stream of a vendor (orders updated since the cursor…)."""
+
+    def pages(self, cursor: str | None, *, now: datetime) -> AsyncIterator[PolledPage]:
+        """Pages of records changed since ``cursor`` (None: first poll, the connector's look-back)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class PollStream:
+    """A stream the scheduler polls for every connection of the system.
+
+    Attributes:
+        name: the cursor's name in the store (``orders``), unique within the connector.
+        every_seconds: default interval; a connection's ``poll.<name>.every_seconds`` setting overrides it.
+        open: builds the poller for one connection.
+    """
+
+    name: str
+    every_seconds: float
+    open: Callable[[Connection, RateBudget, httpx.AsyncBaseTransport | None], Poller]
 
 
 class OrderSink(Protocol):
@@ -111,6 +282,7 @@ class OrderSink(Protocol):
 
 
 OrderSinkFactory = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None"], OrderSink]
+OrderReaderFactory = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None"], OrderReader]
 SandboxFactory = Callable[..., Any]
 
 
@@ -127,6 +299,10 @@ class ConnectorSpec:
     order_source: OrderSource | None = None
     order_sink: OrderSinkFactory | None = None
     sandbox: SandboxFactory | None = None
-    order_payload: Callable[[Order], dict[str, Any]] | None = None
-    """The request body this system receives for a canonical order (references as placeholders)."""
+    order_reader: OrderReaderFactory | None = None
+    reads: Mapping[str, Reads] = field(default_factory=dict)
+    """Vendor records by the name ``tradewire map`` knows them (``order``, ``shipment``, ``return``…)."""
+    writes: Mapping[str, Writes] = field(default_factory=dict)
+    """Request bodies by the canonical object they are made from (``order``, ``shipment``, ``inventory``…)."""
+    pollers: tuple[PollStream, ...] = ()
     capabilities: tuple[str, ...] = field(default=())

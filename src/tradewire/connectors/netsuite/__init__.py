@@ -12,7 +12,7 @@ from typing import Any
 
 from tradewire.canonical import Order
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec
+from tradewire.connectors.base.spec import ConnectorSpec, Writes
 from tradewire.connectors.netsuite.mapping import order_to_sales_order
 from tradewire.connectors.netsuite.sandbox import create_sandbox
 from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
@@ -41,7 +41,7 @@ SPEC = ConnectorSpec(
     order_source=None,
     order_sink=make_order_sink,
     sandbox=create_sandbox,
-    order_payload=preview_sales_order,
+    writes={"order": Writes(preview_sales_order, "salesOrder upsert body (PUT /salesOrder/eid:…)")},
     capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox"),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec
+from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
 from tradewire.connectors.shopify.mapping import ShopifyOrderSource, order_to_rest_payload
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
 from tradewire.connectors.shopify.webhooks import ShopifyWebhooks
@@ -18,6 +18,8 @@ def sandbox_factory(**kwargs: Any) -> Any:
     return create_sandbox(**kwargs)
 
 
+ORDER_SOURCE = ShopifyOrderSource()
+
 SPEC = ConnectorSpec(
     system="shopify",
     display_name="Shopify",
@@ -26,9 +28,10 @@ SPEC = ConnectorSpec(
     # GraphQL Admin API cost bucket (Standard plan): 100 points/s restored, 2000 points capacity.
     rate_limits=(RateLimit(scope="graphql", rate=100.0, burst=2000.0),),
     webhooks=ShopifyWebhooks(),
-    order_source=ShopifyOrderSource(),
+    order_source=ORDER_SOURCE,
     sandbox=sandbox_factory,
-    order_payload=order_to_rest_payload,
+    reads={"order": Reads("order", ORDER_SOURCE.to_order, "an order webhook body or one REST order")},
+    writes={"order": Writes(order_to_rest_payload, "REST Admin order create body")},
     capabilities=(
         "webhooks.orders",
         "order_source",

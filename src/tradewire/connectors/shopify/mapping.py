@@ -254,6 +254,10 @@ def order_to_canonical(payload: Mapping[str, Any], *, client_id: str, connection
 class ShopifyOrderSource:
     """The ``OrderSource`` capability of the Shopify connector (pure)."""
 
+    def reference(self, payload: Mapping[str, Any]) -> str | None:
+        """Shopify's order webhooks carry the whole order: nothing to fetch."""
+        return None
+
     def to_order(self, payload: Mapping[str, Any], *, client_id: str, connection_id: str) -> Order:
         """Map one Shopify REST order; see :func:`order_to_canonical`.
 

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradewire.connectors.base.auth import verify_hmac_base64
-from tradewire.connectors.base.spec import Connection, InboundEvent
+from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, SingleDelivery
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
 from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
 
@@ -78,10 +78,18 @@ def epoch_microseconds(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
-class ShopifyWebhooks:
+class ShopifyWebhooks(SingleDelivery):
     """Shopify's ``InboundWebhooks``: HMAC + freshness in ``verify``, the event in ``parse``."""
 
-    def verify(self, body: bytes, headers: Mapping[str, str], connection: Connection, *, now: datetime) -> None:
+    def verify(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        connection: Connection,
+        *,
+        now: datetime,
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> None:
         """Check the HMAC of the raw body and the delivery's age.
 
         Raises:
@@ -121,7 +129,15 @@ class ShopifyWebhooks:
         if -age > settings.webhook_max_future_seconds:
             raise WebhookRejected(f"delivery triggered {-age:.0f} s in the future (clock skew?)", status=401)
 
-    def parse(self, body: bytes, headers: Mapping[str, str], connection: Connection, *, now: datetime) -> InboundEvent:
+    def parse(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        connection: Connection,
+        *,
+        now: datetime,
+        query: Mapping[str, str] = NO_QUERY,
+    ) -> InboundEvent:
         """Read the event of a verified delivery.
 
         Raises:
