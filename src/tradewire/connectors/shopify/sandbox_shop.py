@@ -291,7 +291,11 @@ class SandboxShop:
     def delivery_log(self, order_id: int | None = None) -> list[dict[str, Any]]:
         """Every delivery (optionally of one order): ids, first send time, each attempt's status."""
         with self._lock:
-            return [d.to_json() for d in self.sender.log if order_id is None or d.order_id == order_id]
+            return [
+                {**d.to_json(), "order_id": int(d.object_id)}
+                for d in self.sender.log
+                if order_id is None or d.object_id == str(order_id)
+            ]
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no delivery is queued, in flight or waiting for a retry (or ``timeout``)."""
