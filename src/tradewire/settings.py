@@ -85,6 +85,12 @@ class SchedulerSettings(BaseModel):
     retention_days: int = Field(
         default=30, ge=1, description="Succeeded runs and their messages older than this are purged."
     )
+    poll_max_pages: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Most pages one connection's stream is read per poll (the rest next time).",
+    )
 
 
 class LogSettings(BaseModel):

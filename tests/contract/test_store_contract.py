@@ -12,6 +12,7 @@ from tradewire.errors import Conflict, NotFound, TenantContextMissing
 from tradewire.runtime.store.factory import open_store
 from tradewire.runtime.store.port import (
     Binding,
+    CursorUpdate,
     IngestItem,
     NewRun,
     RunFilter,
@@ -315,6 +316,32 @@ def test_cursor_and_audit_chain(store: Store) -> None:
         second = store.append_audit("cli:alice", "run.replay", "run:2", {"from": None}, T0)
     assert first != second
     assert len(second) == 64
+
+
+def test_a_polled_page_and_its_cursor_commit_together(store: Store) -> None:
+    client, conn = tenant(store)
+    page = [item(client, conn, "poll-1"), item(client, conn, "poll-2")]
+    results = store.ingest(page, cursor=CursorUpdate(client, conn, "orders", "2026-11-23T12:00:00.000000Z"), now=T0)
+    assert [r.duplicate for r in results] == [False, False]
+    with client_scope(client):
+        assert store.get_cursor(conn, "orders") == "2026-11-23T12:00:00.000000Z"
+    broken = [item(client, conn, "poll-3"), item("no-such-client", conn, "poll-4")]
+    with pytest.raises(Exception):  # noqa: B017 - each backend raises its own integrity error
+        store.ingest(broken, cursor=CursorUpdate(client, conn, "orders", "2026-11-23T12:05:00.000000Z"), now=T0)
+    with client_scope(client):
+        assert store.get_cursor(conn, "orders") == "2026-11-23T12:00:00.000000Z", "the cursor moved without its page"
+        assert store.count_by_state() == {"queued": 2}, "half a page was stored"
+
+
+def test_connections_of_lists_every_clients_connections_of_those_systems(store: Store) -> None:
+    first_client, first = tenant(store)
+    second_client, second = tenant(store)
+    erp = store.create_connection(second_client, "netsuite", "ERP", {}, b"s")
+    found = {c.id: c.client_id for c in store.connections_of(["shopify"])}
+    assert found[first] == first_client
+    assert found[second] == second_client
+    assert erp not in found
+    assert store.connections_of([]) == []
 
 
 def test_leadership_is_exclusive(store: Store) -> None:

@@ -3,6 +3,7 @@ connections and their connectors (through ``SPEC``), bindings and the timeline."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,11 +11,11 @@ from typing import Any
 
 from tradewire.connectors import get_spec
 from tradewire.connectors.base.binding import Binder
-from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec, OrderSink
+from tradewire.connectors.base.spec import ConnectorSpec, OrderReader, OrderSink
 from tradewire.errors import ConfigError, ConnectionPaused, RateBudgetWait
 from tradewire.flows.retry import RetryPolicy
-from tradewire.runtime.budget import StoreRateBudget
+from tradewire.observability import metrics
+from tradewire.runtime.budget import StoreRateBudget, merged_limits
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.port import Binding, ClaimedRun, NewRun, Store, TimelineEvent
 from tradewire.tenancy.connections import ConnectionCache, ResolvedConnection
@@ -30,6 +31,9 @@ class NeedsDependency(Exception):
         self.child = child
 
 
+log = logging.getLogger("tradewire.flows")
+
+
 @dataclass
 class FlowEnv:
     """Long-lived resources shared by every run a worker executes."""
@@ -41,6 +45,7 @@ class FlowEnv:
     clock: Callable[[], datetime]
     max_inline_budget_wait: float = 2.0
     _sinks: dict[str, tuple[ResolvedConnection, OrderSink]] = field(default_factory=dict)
+    _readers: dict[str, tuple[ResolvedConnection, OrderReader]] = field(default_factory=dict)
 
     async def connection(self, connection_id: str) -> ResolvedConnection:
         """The resolved connection (cached for a few seconds).
@@ -59,16 +64,12 @@ class FlowEnv:
 
     def budget_for(self, resolved: ResolvedConnection, spec: ConnectorSpec) -> StoreRateBudget:
         """The connection's shared budget, with its settings' overrides of the vendor defaults."""
-        limits = {limit.scope: limit for limit in spec.rate_limits}
-        for scope, override in resolved.budgets.items():
-            base = limits.get(scope, RateLimit(scope, 10.0, 10.0))
-            limits[scope] = RateLimit(scope, override.get("rate", base.rate), override.get("burst", base.burst))
         return StoreRateBudget(
             self.store,
             self.db,
             client_id=resolved.connection.client_id,
             connection_id=resolved.connection.id,
-            limits=limits,
+            limits=merged_limits(spec.rate_limits, resolved.budgets),
             clock=self.clock,
             max_inline_wait=self.max_inline_budget_wait,
         )
@@ -88,16 +89,43 @@ class FlowEnv:
         self._sinks[connection_id] = (resolved, sink)
         return sink
 
+    async def order_reader(self, connection_id: str) -> OrderReader:
+        """The connection's order reader, for notifications that only name the order (cached)."""
+        resolved = await self.connection(connection_id)
+        cached = self._readers.get(connection_id)
+        if cached is not None and cached[0].connection == resolved.connection:
+            return cached[1]
+        spec = get_spec(resolved.connection.system)
+        if spec.order_reader is None:
+            raise ConfigError(f"{spec.display_name} cannot read orders (connection {connection_id})")
+        reader = spec.order_reader(resolved.connection, self.budget_for(resolved, spec), None)
+        if cached is not None:
+            await cached[1].aclose()
+        self._readers[connection_id] = (resolved, reader)
+        return reader
+
     def pause_connection(self, connection_id: str, reason: str) -> None:
-        """Pause a connection whose credentials were refused (blocking, rare)."""
+        """Pause a connection whose credentials were refused (blocking, rare), and raise the alarm.
+
+        The alarm is an ERROR log line ``connection paused`` and the counter
+        ``tradewire_connections_paused_total`` (alert on its increase); runs of the connection
+        wait, parked, until an operator fixes the credentials and resumes it.
+        """
+        cached = self.connections.peek(connection_id)
         self.store.set_connection_status(connection_id, "paused", reason)
         self.connections.forget(connection_id)
+        system = cached.connection.system if cached is not None else "unknown"
+        metrics.CONNECTIONS_PAUSED.labels(system=system).inc()
+        log.error("connection paused", extra={"connection": connection_id, "reason": reason})
 
     async def aclose(self) -> None:
         """Close every vendor client."""
         for _, sink in self._sinks.values():
             await sink.aclose()
+        for _, reader in self._readers.values():
+            await reader.aclose()
         self._sinks.clear()
+        self._readers.clear()
 
 
 @dataclass
@@ -145,6 +173,11 @@ class StepContext:
         """The order sink of a connection; an auth failure after this pauses that connection."""
         self.last_connection_id = connection_id
         return await self.env.order_sink(connection_id)
+
+    async def order_reader(self, connection_id: str) -> OrderReader:
+        """The order reader of a connection; an auth failure after this pauses that connection."""
+        self.last_connection_id = connection_id
+        return await self.env.order_reader(connection_id)
 
     async def prefetch_bindings(self, connection_id: str, wanted: Mapping[str, Sequence[str]]) -> None:
         """Look up bindings of several object types in one query; later lookups of them cost nothing."""

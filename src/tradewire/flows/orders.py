@@ -24,7 +24,11 @@ def load_order(ctx: StepContext) -> Order:
 
 
 async def map_order(ctx: StepContext) -> dict[str, Any]:
-    """Vendor payload → canonical order (pure mapping; bad data is a permanent error)."""
+    """Vendor payload → canonical order (bad data is a permanent error).
+
+    When the stored message only names the order, the order is read from the vendor first;
+    the step's output (the canonical order) is checkpointed, so a retry does not read it again.
+    """
     source = await ctx.connection(ctx.source_connection_id)
     spec = get_spec(source.connection.system)
     if spec.order_source is None:
@@ -33,6 +37,11 @@ async def map_order(ctx: StepContext) -> dict[str, Any]:
     if body is None:
         raise MappingError(f"run {ctx.claimed.run.id} has no message body to map")
     payload = load_json_object(body)
+    reference = spec.order_source.reference(payload)
+    if reference is not None:
+        # The message only names the order (a notification or a polled summary): read it whole.
+        reader = await ctx.order_reader(source.connection.id)
+        payload = await reader.fetch_order(reference)
     order = spec.order_source.to_order(payload, client_id=ctx.client_id, connection_id=source.connection.id)
     ctx.memo["order"] = order
     return order.model_dump(mode="json")

@@ -24,3 +24,10 @@ COMMIT_BATCH = Histogram(
     "Run transitions per worker commit (group commit)",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
+POLLS = Counter(
+    "tradewire_polls_total", "Polls of a connection's stream by system and outcome (ok, retryable, failed, paused)",
+    ["system", "outcome"],
+)  # fmt: skip
+CONNECTIONS_PAUSED = Counter(
+    "tradewire_connections_paused_total", "Connections paused because the vendor refused their credentials", ["system"]
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +17,15 @@ from tradewire.connectors.base.budget import RateLimit
 from tradewire.errors import RateBudgetWait
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.port import Store
+
+
+def merged_limits(defaults: Sequence[RateLimit], overrides: Mapping[str, Mapping[str, float]]) -> dict[str, RateLimit]:
+    """The vendor's default buckets with a connection's ``budgets`` settings applied on top."""
+    limits = {limit.scope: limit for limit in defaults}
+    for scope, override in overrides.items():
+        base = limits.get(scope, RateLimit(scope, 10.0, 10.0))
+        limits[scope] = RateLimit(scope, override.get("rate", base.rate), override.get("burst", base.burst))
+    return limits
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 On PostgreSQL the leader holds a session advisory lock (it dies with its connection); on
 SQLite a lease row. Sweeps: re-queue runs with expired leases, wake runs whose dependency
-ended without waking them, purge succeeded runs past retention.
+ended without waking them, purge succeeded runs past retention; then the jobs it was given
+(polling connectors) — the runtime knows them only as callables.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from tradewire.runtime.dbthread import DbExecutor
@@ -35,6 +36,7 @@ class Scheduler:
         max_rescues: int = 10,
         db: DbExecutor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        jobs: Sequence[Callable[[], Awaitable[dict[str, int]]]] = (),
     ) -> None:
         self.store = store
         self.settings = settings
@@ -44,6 +46,7 @@ class Scheduler:
         self.clock = clock
         self.is_leader = False
         self._last_purge: datetime | None = None
+        self.jobs = list(jobs)
 
     async def tick(self) -> dict[str, int]:
         """One round: lead if possible, then sweep. Returns what the sweeps did."""
@@ -63,6 +66,11 @@ class Scheduler:
             cutoff = now - timedelta(days=self.settings.retention_days)
             done["purged"] = await self.db.call(self.store.purge_succeeded, cutoff)
             self._last_purge = now
+        for job in self.jobs:
+            try:
+                done |= await job()
+            except Exception:
+                log.exception("scheduled job failed")
         return done
 
     async def run(self, stop: asyncio.Event) -> None:

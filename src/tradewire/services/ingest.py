@@ -23,7 +23,16 @@ from tradewire.runtime.store.port import IngestItem, IngestResult, NewRun, Store
 from tradewire.tenancy.connections import ConnectionCache
 
 # Headers worth keeping with the raw body (never secrets: signatures are kept for audit, not tokens).
-KEEP_HEADER_PREFIXES = ("x-shopify-", "content-type", "user-agent", "x-loop-", "x-amz-", "x-walmart-", "wm_")
+KEEP_HEADER_PREFIXES = (
+    "x-shopify-",
+    "content-type",
+    "user-agent",
+    "x-loop-",
+    "x-amz-",
+    "x-walmart-",
+    "wm_",
+    "x-tradewire-",
+)
 
 
 @dataclass(frozen=True)

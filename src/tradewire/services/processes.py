@@ -8,6 +8,8 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
+
 from tradewire.flows.context import FlowEnv
 from tradewire.flows.engine import FlowEngine
 from tradewire.flows.registry import FLOWS
@@ -18,6 +20,7 @@ from tradewire.runtime.store.factory import open_store
 from tradewire.runtime.store.port import Store
 from tradewire.runtime.worker import Worker
 from tradewire.services.ingest import IngestBatcher, WebhookIngest
+from tradewire.services.polling import PollingService
 from tradewire.settings import Settings
 from tradewire.tenancy.connections import ConnectionCache
 from tradewire.tenancy.secrets import SecretBox
@@ -69,10 +72,29 @@ def build_worker(settings: Settings, store: Store, *, worker_id: str | None = No
     return WorkerBundle(worker, env, db)
 
 
-def build_scheduler(settings: Settings, store: Store) -> Scheduler:
-    """The scheduler (stands by unless it wins leadership)."""
+def build_scheduler(
+    settings: Settings, store: Store, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Scheduler:
+    """The scheduler (stands by unless it wins leadership); its leader also polls the connectors."""
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    return Scheduler(store, settings.scheduler, owner=owner, max_rescues=settings.worker.max_rescues, clock=utcnow)
+    db = DbExecutor(threads=1)
+    polling = PollingService(
+        store,
+        db,
+        ConnectionCache(store, SecretBox(settings.secret_key.get_secret_value())),
+        clock=utcnow,
+        max_pages=settings.scheduler.poll_max_pages,
+        transport=transport,
+    )
+    return Scheduler(
+        store,
+        settings.scheduler,
+        owner=owner,
+        max_rescues=settings.worker.max_rescues,
+        clock=utcnow,
+        db=db,
+        jobs=[polling.tick],
+    )
 
 
 def build_ingest(settings: Settings, store: Store, db: DbExecutor | None = None) -> WebhookIngest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tradewire.connectors.base.spec import Connection
@@ -12,7 +12,7 @@ from tradewire.errors import ConfigError
 from tradewire.runtime.store.port import ConnectionRecord, Store
 from tradewire.tenancy.secrets import SecretBox
 
-PLATFORM_KEYS = ("routes", "budgets")
+PLATFORM_KEYS = ("routes", "budgets", "poll")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,21 @@ class ResolvedConnection:
     budgets: Mapping[str, Mapping[str, float]]
     status: str
     paused_reason: str | None
+    poll: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per stream: ``every_seconds`` (interval) and ``enabled`` (false stops polling that stream)."""
+
+    def poll_interval(self, stream: str, default: float) -> float | None:
+        """Seconds between polls of ``stream``, or None when the connection turned it off."""
+        options = self.poll.get(stream) or {}
+        if options.get("enabled", True) is False:
+            return None
+        every = options.get("every_seconds", default)
+        try:
+            return max(float(every), 1.0)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"connection {self.connection.id}: settings.poll.{stream}.every_seconds must be a number, got {every!r}"
+            ) from None
 
     def route(self, name: str) -> str:
         """The connection id a flow of this connection sends ``name`` data to.
@@ -60,7 +75,8 @@ def resolve(record: ConnectionRecord, box: SecretBox) -> ResolvedConnection:
         settings=vendor,
         secrets=box.open(record.secrets),
     )
-    return ResolvedConnection(connection, routes, budgets, record.status, record.paused_reason)
+    poll = {str(k): dict(v) for k, v in dict(record.settings.get("poll") or {}).items() if isinstance(v, Mapping)}
+    return ResolvedConnection(connection, routes, budgets, record.status, record.paused_reason, poll)
 
 
 class ConnectionCache:

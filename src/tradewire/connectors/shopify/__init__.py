@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
+from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, Writes
 from tradewire.connectors.shopify.mapping import ShopifyOrderSource, order_to_rest_payload
+from tradewire.connectors.shopify.polling import open_order_poller, open_order_reader
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
 from tradewire.connectors.shopify.webhooks import ShopifyWebhooks
 
@@ -29,6 +30,8 @@ SPEC = ConnectorSpec(
     rate_limits=(RateLimit(scope="graphql", rate=100.0, burst=2000.0),),
     webhooks=ShopifyWebhooks(),
     order_source=ORDER_SOURCE,
+    order_reader=open_order_reader,
+    pollers=(PollStream("orders", every_seconds=300.0, open=open_order_poller),),
     sandbox=sandbox_factory,
     reads={"order": Reads("order", ORDER_SOURCE.to_order, "an order webhook body or one REST order")},
     writes={"order": Writes(order_to_rest_payload, "REST Admin order create body")},
@@ -38,6 +41,7 @@ SPEC = ConnectorSpec(
         "orders.read",
         "orders.cancel",
         "webhooks.subscribe",
+        "orders.poll",
         "sandbox",
     ),
 )

@@ -301,12 +301,13 @@ class ShopifyAdminClient:
         return GqlOrder.model_validate(node)
 
     async def list_orders(
-        self, updated_at_min: datetime | None = None, page_size: int | None = None
+        self, updated_at_min: datetime | None = None, page_size: int | None = None, *, after: str | None = None
     ) -> AsyncIterator[OrderPage]:
         """Pages of orders changed at or after ``updated_at_min``, oldest change first.
 
         Each page holds summaries (id, name, times); fetch details with :meth:`get_order`.
-        Ties on ``updatedAt`` are possible: keep the cursor ``>=`` and dedupe by id.
+        Ties on ``updatedAt`` are possible: keep the cursor ``>=`` and dedupe by id. ``after``
+        resumes the same query after a page's ``end_cursor``.
 
         Raises:
             VendorError: see :meth:`execute`.
@@ -334,7 +335,7 @@ class ShopifyAdminClient:
             info = page.page_info
             return Page([page], next_cursor(at, has_next_page=info.has_next_page, end_cursor=info.end_cursor))
 
-        async for pages in paginate(fetch, Cursor(None, size), system="shopify"):
+        async for pages in paginate(fetch, Cursor(after, size), system="shopify"):
             for page in pages.items:
                 yield page
 

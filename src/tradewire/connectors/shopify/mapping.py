@@ -255,7 +255,10 @@ class ShopifyOrderSource:
     """The ``OrderSource`` capability of the Shopify connector (pure)."""
 
     def reference(self, payload: Mapping[str, Any]) -> str | None:
-        """Shopify's order webhooks carry the whole order: nothing to fetch."""
+        """None for a webhook body (the whole order); the order id for a polled change-feed summary."""
+        if payload.get("kind") == "shopify.order_summary":
+            ref = payload.get("legacyResourceId")
+            return str(ref) if ref else None
         return None
 
     def to_order(self, payload: Mapping[str, Any], *, client_id: str, connection_id: str) -> Order:

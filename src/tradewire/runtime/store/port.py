@@ -87,6 +87,16 @@ class IngestItem:
 
 
 @dataclass(frozen=True)
+class CursorUpdate:
+    """A polling cursor to store in the same transaction as the messages it covers."""
+
+    client_id: str
+    connection_id: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class IngestResult:
     """What happened to one ingested message."""
 
@@ -284,10 +294,13 @@ class Store(Protocol):
         self, connection_id: str, client_id: str, system: str, name: str, settings: dict[str, Any], secrets: bytes
     ) -> bool: ...
     def list_clients(self) -> list[tuple[str, str]]: ...
+    def connections_of(self, systems: Sequence[str]) -> list[ConnectionRecord]: ...
     def set_connection_status(self, connection_id: str, status: str, reason: str | None) -> None: ...
 
     # ingest (the connection already established the client)
-    def ingest(self, items: Sequence[IngestItem]) -> list[IngestResult]: ...
+    def ingest(
+        self, items: Sequence[IngestItem], *, cursor: CursorUpdate | None = None, now: datetime | None = None
+    ) -> list[IngestResult]: ...
 
     # worker (fenced by lease)
     def claim(self, worker_id: str, limit: int, lease_seconds: float, now: datetime) -> list[ClaimedRun]: ...

@@ -324,6 +324,11 @@ def connection_by_id(connection_id: str) -> Select[*tuple[Any, ...]]:
     return select(connections).where(connections.c.id == connection_id)
 
 
+def connections_of_systems(systems: Sequence[str]) -> Select[*tuple[Any, ...]]:
+    """Every connection to one of ``systems`` (system scope: the scheduler polls for all clients)."""
+    return select(connections).where(connections.c.system.in_(list(systems))).order_by(connections.c.id)
+
+
 def client_partner(client_id: str) -> Select[str]:
     """The partner a client belongs to."""
     return select(clients.c.partner_id).where(clients.c.id == client_id)

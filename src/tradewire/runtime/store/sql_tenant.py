@@ -106,17 +106,15 @@ class TenantMethods(SqlBase):
         scoped = current_client()
         if row is None or (scoped is not None and row._mapping["client_id"] != scoped):
             raise NotFound(f"connection {connection_id!r} does not exist")
-        m = row._mapping
-        return ConnectionRecord(
-            id=m["id"],
-            client_id=m["client_id"],
-            system=m["system"],
-            name=m["name"],
-            settings=dict(m["settings"]),
-            secrets=bytes(m["secrets"]),
-            status=m["status"],
-            paused_reason=m["paused_reason"],
-        )
+        return _connection_record(row)
+
+    def connections_of(self, systems: Sequence[str]) -> list[ConnectionRecord]:
+        """Every connection to one of ``systems``, for all clients (system scope: the poll scheduler)."""
+        if not systems:
+            return []
+        with self.read() as conn:
+            rows = conn.execute(queries.connections_of_systems(systems)).fetchall()
+        return [_connection_record(row) for row in rows]
 
     def put_tenant(self, partner: tuple[str, str], client: tuple[str, str]) -> None:
         """Create or rename a partner and one of its clients (config-as-code).
@@ -362,3 +360,17 @@ class TenantMethods(SqlBase):
                 )
             )
         return digest
+
+
+def _connection_record(row: Any) -> ConnectionRecord:
+    m = row._mapping
+    return ConnectionRecord(
+        id=m["id"],
+        client_id=m["client_id"],
+        system=m["system"],
+        name=m["name"],
+        settings=dict(m["settings"]),
+        secrets=bytes(m["secrets"]),
+        status=m["status"],
+        paused_reason=m["paused_reason"],
+    )

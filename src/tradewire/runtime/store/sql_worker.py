@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tradewire.runtime.store import queries
 from tradewire.runtime.store.port import (
     BudgetGrant,
     ClaimedRun,
+    CursorUpdate,
     DependencyOutcome,
     IngestItem,
     IngestResult,
@@ -63,12 +64,29 @@ def _step_rows(run_id: int, client_id: str, records: Sequence[StepRecord]) -> li
 class WorkerMethods(SqlBase):
     """Ingest, claim, heartbeat, fenced transitions, dependencies, budgets, leases."""
 
-    def ingest(self, items: Sequence[IngestItem]) -> list[IngestResult]:
-        """Store messages and their runs in one transaction; duplicates change nothing."""
+    def ingest(
+        self, items: Sequence[IngestItem], *, cursor: CursorUpdate | None = None, now: datetime | None = None
+    ) -> list[IngestResult]:
+        """Store messages and their runs in one transaction; duplicates change nothing.
+
+        With ``cursor``, the polling cursor is stored in the same transaction: it never advances
+        past records that are not stored (``now`` stamps it).
+        """
         results: list[IngestResult] = []
-        if not items:
+        if not items and cursor is None:
             return results
         with self.write() as conn:
+            if cursor is not None:
+                self.upsert_cursor(
+                    conn,
+                    {
+                        "connection_id": cursor.connection_id,
+                        "name": cursor.name,
+                        "client_id": cursor.client_id,
+                        "value": cursor.value,
+                        "updated_at": now or datetime.now(UTC),
+                    },
+                )
             enqueued = False
             for item in items:
                 row = {
