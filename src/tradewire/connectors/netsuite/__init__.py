@@ -12,8 +12,8 @@ from typing import Any
 
 from tradewire.canonical import Order
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec, Writes
-from tradewire.connectors.netsuite.mapping import order_to_sales_order
+from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
+from tradewire.connectors.netsuite.mapping import order_to_sales_order, sales_order_to_canonical
 from tradewire.connectors.netsuite.sandbox import create_sandbox
 from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
 from tradewire.connectors.netsuite.sink import make_order_sink
@@ -41,6 +41,7 @@ SPEC = ConnectorSpec(
     order_source=None,
     order_sink=make_order_sink,
     sandbox=create_sandbox,
+    reads={"sales_order": Reads("order", sales_order_to_canonical, "a salesOrder read with expandSubResources=true")},
     writes={"order": Writes(preview_sales_order, "salesOrder upsert body (PUT /salesOrder/eid:…)")},
     capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox"),
 )

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tradewire.canonical import Address, Customer, Order, OrderLine
+from tradewire.canonical import Address, Buyer, Customer, ExternalRef, Order, OrderLine, OrderStatus, canonical_id
 from tradewire.connectors.netsuite.schemas import NsAddress, NsSalesOrder
 from tradewire.connectors.netsuite.settings import NetSuiteSettings
 from tradewire.errors import MappingError
@@ -225,7 +225,10 @@ class SalesOrderView:
 
 
 def sales_order_to_canonical_lines(
-    record: Mapping[str, Any] | NsSalesOrder, *, sku_by_item_id: Mapping[str, str], settings: NetSuiteSettings
+    record: Mapping[str, Any] | NsSalesOrder,
+    *,
+    sku_by_item_id: Mapping[str, str],
+    settings: NetSuiteSettings | None = None,
 ) -> SalesOrderView:
     """Read a sales order (as sent, or as read with ``expandSubResources=true``) back into canonical lines and totals.
 
@@ -245,7 +248,7 @@ def sales_order_to_canonical_lines(
         if item_id is None:
             raise MappingError(f"sales order line {position} has no item id")
         amount = _decimal(raw.amount if raw.amount is not None else 0, "amount")
-        if settings.tax_item_id and item_id == settings.tax_item_id:
+        if settings is not None and settings.tax_item_id and item_id == settings.tax_item_id:
             tax_total += amount
             continue
         sku = sku_by_item_id.get(item_id)
@@ -282,3 +285,109 @@ def sales_order_to_canonical_lines(
         tax_total=tax_total,
         total=subtotal - discount_total + shipping + tax_total,
     )
+
+
+# --- NetSuite → canonical -----------------------------------------------------------------------
+
+_CLOSED_STATUSES = {"H"}
+
+
+def _address_from_netsuite(raw: NsAddress | None) -> Address | None:
+    if raw is None or not any((raw.addr1, raw.city, raw.zip, raw.addressee)):
+        return None
+    country = raw.country.id if raw.country is not None else None
+    return Address(
+        name=raw.attention or raw.addressee,
+        company=raw.addressee if raw.attention else None,
+        line1=raw.addr1,
+        line2=raw.addr2,
+        city=raw.city,
+        region=raw.state,
+        postal_code=raw.zip,
+        country_code=country if country and len(country) == 2 else None,
+        phone=raw.addr_phone,
+    )
+
+
+def _currency_code(so: NsSalesOrder, fallback: str | None) -> str:
+    ref = so.currency
+    for candidate in (ref.ref_name if ref else None, ref.id if ref else None, fallback):
+        if candidate and len(candidate) == 3 and candidate.isalpha():
+            return candidate.upper()
+    raise MappingError(
+        f"sales order {so.tran_id or so.id}: currency {ref.ref_name if ref else None!r} is not an ISO code; "
+        "read it with the currency's symbol as refName or give the connection a currency"
+    )
+
+
+def sales_order_to_canonical(
+    payload: Mapping[str, Any], *, client_id: str, connection_id: str, currency: str | None = None
+) -> Order:
+    """A NetSuite sales order (read with ``expandSubResources=true``) as a canonical order.
+
+    The SKU of a line is its item's ``refName`` (NetSuite shows the item name, which is the SKU in
+    the item master of most accounts); ``tranId`` is the number; ``orderStatus`` ``C`` is cancelled
+    and ``H`` closed; a tax total NetSuite computed (``taxTotal``) is carried as ``tax_total``.
+
+    Raises:
+        MappingError: no id, no lines, a line without item, or a currency that is not an ISO code.
+    """
+    try:
+        so = NsSalesOrder.model_validate(dict(payload))
+    except ValueError as exc:
+        raise MappingError(f"not a NetSuite sales order: {exc}") from None
+    if not so.id:
+        raise MappingError("the sales order has no internal id")
+    items = so.item.items if so.item else []
+    skus = {raw.item.id: raw.item.ref_name or raw.item.id for raw in items if raw.item.id}
+    view = sales_order_to_canonical_lines(so, sku_by_item_id=skus)
+    if not view.lines:
+        raise MappingError(f"sales order {so.tran_id or so.id} has no item lines")
+    tax = _decimal(payload.get("taxTotal", 0) or 0, "taxTotal") + view.tax_total
+    code = _currency_code(so, currency)
+    status_id = so.order_status.id if so.order_status else None
+    placed = _placed_at(payload, so)
+    customer_name = so.entity.ref_name if so.entity else None
+    first, _, last = (customer_name or "").partition(" ")
+    return Order(
+        id=canonical_id(client_id, "order", f"netsuite:{connection_id}:{so.id}"),
+        client_id=client_id,
+        source=ExternalRef(system="netsuite", connection_id=connection_id, object="sales_order", external_id=so.id),
+        number=so.tran_id or so.other_ref_num or so.id,
+        placed_at=placed,
+        cancelled_at=placed if status_id == STATUS_CANCELLED else None,
+        status=OrderStatus.CANCELLED
+        if status_id == STATUS_CANCELLED
+        else OrderStatus.CLOSED
+        if status_id in _CLOSED_STATUSES
+        else OrderStatus.OPEN,
+        currency=code,
+        customer=Buyer(email=payload.get("email") or None, first_name=first or None, last_name=last or None),
+        billing_address=_address_from_netsuite(so.billing_address),
+        shipping_address=_address_from_netsuite(so.shipping_address),
+        lines=view.lines,
+        shipping_total=view.shipping_total,
+        discount_total=view.discount_total,
+        tax_total=tax,
+        subtotal=view.subtotal,
+        total=view.subtotal - view.discount_total + view.shipping_total + tax,
+        note=so.memo,
+        tags=[f"netsuite:{so.external_id}"] if so.external_id else [],
+    )
+
+
+def _placed_at(payload: Mapping[str, Any], so: NsSalesOrder) -> datetime:
+    created = payload.get("createdDate")
+    if isinstance(created, str):
+        try:
+            moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    if so.tran_date:
+        try:
+            return datetime.combine(date.fromisoformat(so.tran_date[:10]), time(0), tzinfo=UTC)
+        except ValueError:
+            pass
+    raise MappingError(f"sales order {so.tran_id or so.id} has neither createdDate nor a valid tranDate")
