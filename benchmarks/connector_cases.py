@@ -1,0 +1,117 @@
+"""What ``benchmarks/connectors.py`` runs for each connector: a sandbox, a client, one typical call.
+
+A :class:`Case` starts a fresh sandbox on 127.0.0.1, either with the vendor's published limits
+enforced (``limited=True``) or lifted, and returns a :class:`Harness` whose ``call`` makes one
+typical read and returns how many of the vendor's limit units it consumed (requests, or cost points
+for Shopify's GraphQL).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tradewire.connectors import get_spec
+from tradewire.connectors.base.budget import RateBudget, RateLimit
+from tradewire.connectors.base.sandbox import LoopbackServer
+from tradewire.connectors.base.spec import Connection
+from tradewire.services.demo_world import CATALOG
+
+
+@dataclass
+class Harness:
+    """A running sandbox and how to call it."""
+
+    server: LoopbackServer
+    open_client: Callable[[RateBudget], Any]
+    call: Callable[[Any], Awaitable[float]]
+
+    def server_native_id(self) -> int | None:
+        """The OS thread id of the sandbox's server (for its CPU time)."""
+        thread = self.server._thread
+        return thread.native_id if thread is not None else None
+
+    async def close_client(self, client: Any) -> None:
+        await client.aclose()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+@dataclass
+class Case:
+    system: str
+    operation: str
+    unit: str
+    published_limit: str
+    limit_per_second: float | None
+    limit_burst: float
+    start: Callable[[bool], Harness]
+
+    def spec_limits(self) -> tuple[RateLimit, ...]:
+        """The limits the connector declares (what its shared budget enforces)."""
+        return get_spec(self.system).rate_limits
+
+
+def _connection(system: str, settings: dict[str, Any], secrets_: dict[str, str]) -> Connection:
+    return Connection(id=f"bench-{system}", client_id="bench", system=system, settings=settings, secrets=secrets_)
+
+
+def shopify(limited: bool) -> Harness:
+    from tradewire.connectors.shopify.client import ORDER_QUERY_COST, ShopifyAdminClient
+    from tradewire.connectors.shopify.sandbox import create_sandbox
+    from tradewire.connectors.shopify.sandbox_shop import SandboxOptions
+
+    token, secret = "shpat_" + secrets.token_hex(16), secrets.token_hex(16)
+    options = SandboxOptions() if limited else SandboxOptions(bucket_size=1e9, restore_rate=1e9)
+    app = create_sandbox(client_secret=secret, access_token=token, catalog=CATALOG, seed=3, options=options)
+    ids = [order["id"] for order in app.state.shop.create_orders(50)]
+    server = LoopbackServer(app).start()
+    connection = _connection(
+        "shopify",
+        {"shop_domain": "bench.myshopify.com", "base_url": server.url},
+        {"client_secret": secret, "access_token": token},
+    )
+    rng = random.Random(1)
+
+    async def call(client: ShopifyAdminClient) -> float:
+        await client.get_order(rng.choice(ids))
+        return float(ORDER_QUERY_COST)
+
+    return Harness(server, lambda budget: ShopifyAdminClient.from_connection(connection, budget), call)
+
+
+def netsuite(limited: bool) -> Harness:
+    from tradewire.connectors.netsuite.client import NetSuiteClient
+    from tradewire.connectors.netsuite.sandbox import create_sandbox
+    from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
+
+    keys = {k: secrets.token_hex(16) for k in ("consumer_key", "consumer_secret", "token_id", "token_secret")}
+    app = create_sandbox(account_id="BENCH_SB1", concurrency_limit=5 if limited else 1000, items=CATALOG, **keys)
+    item_ids = list(app.state.netsuite.seed_items([("BENCH-1", "Bench item", "1")]).values())
+    server = LoopbackServer(app).start()
+    settings = NetSuiteSettings(
+        account_id="BENCH_SB1", base_url=server.url, subsidiary_id="1", max_concurrency=5 if limited else 64
+    )
+    secrets_ = NetSuiteSecrets.model_validate(keys)
+
+    async def call(client: NetSuiteClient) -> float:
+        await client.get_record("inventoryItem", item_ids[0])
+        return 1.0
+
+    return Harness(server, lambda budget: NetSuiteClient(settings, secrets_, budget=budget), call)
+
+
+CASES: dict[str, Case] = {
+    "shopify": Case(
+        "shopify", "GraphQL order (full, 50 lines)", "cost points",
+        "100 points/s restored, bucket 2000 (Standard plan)", 100.0, 2000.0, shopify,
+    ),
+    "netsuite": Case(
+        "netsuite", "REST GET inventoryItem", "requests",
+        "5 concurrent requests (shared tier); no rate limit", None, 0.0, netsuite,
+    ),
+}  # fmt: skip
