@@ -44,8 +44,8 @@ class FlowEnv:
     retry: RetryPolicy
     clock: Callable[[], datetime]
     max_inline_budget_wait: float = 2.0
-    _sinks: dict[str, tuple[ResolvedConnection, OrderSink]] = field(default_factory=dict)
-    _readers: dict[str, tuple[ResolvedConnection, OrderReader]] = field(default_factory=dict)
+    _clients: dict[tuple[str, str], tuple[ResolvedConnection, Any]] = field(default_factory=dict)
+    """Vendor clients by (capability, connection id), with the connection they were built for."""
 
     async def connection(self, connection_id: str) -> ResolvedConnection:
         """The resolved connection (cached for a few seconds).
@@ -76,33 +76,30 @@ class FlowEnv:
 
     async def order_sink(self, connection_id: str) -> OrderSink:
         """The connection's order sink (one client per connection and process)."""
-        resolved = await self.connection(connection_id)
-        cached = self._sinks.get(connection_id)
-        if cached is not None and cached[0].connection == resolved.connection:
-            return cached[1]
-        spec = get_spec(resolved.connection.system)
-        if spec.order_sink is None:
-            raise ConfigError(f"{spec.display_name} cannot receive orders (connection {connection_id})")
-        sink = spec.order_sink(resolved.connection, self.budget_for(resolved, spec), None)
-        if cached is not None:
-            await cached[1].aclose()
-        self._sinks[connection_id] = (resolved, sink)
+        sink: OrderSink = await self._vendor_client(connection_id, "order_sink", "receive orders")
         return sink
 
     async def order_reader(self, connection_id: str) -> OrderReader:
         """The connection's order reader, for notifications that only name the order (cached)."""
+        reader: OrderReader = await self._vendor_client(connection_id, "order_reader", "read orders")
+        return reader
+
+    async def _vendor_client(self, connection_id: str, capability: str, what: str) -> Any:
+        """The connector's ``capability`` client for one connection, rebuilt when its settings change."""
         resolved = await self.connection(connection_id)
-        cached = self._readers.get(connection_id)
+        key = (capability, connection_id)
+        cached = self._clients.get(key)
         if cached is not None and cached[0].connection == resolved.connection:
             return cached[1]
         spec = get_spec(resolved.connection.system)
-        if spec.order_reader is None:
-            raise ConfigError(f"{spec.display_name} cannot read orders (connection {connection_id})")
-        reader = spec.order_reader(resolved.connection, self.budget_for(resolved, spec), None)
+        factory = getattr(spec, capability)
+        if factory is None:
+            raise ConfigError(f"{spec.display_name} cannot {what} (connection {connection_id})")
+        client = factory(resolved.connection, self.budget_for(resolved, spec), None)
         if cached is not None:
             await cached[1].aclose()
-        self._readers[connection_id] = (resolved, reader)
-        return reader
+        self._clients[key] = (resolved, client)
+        return client
 
     def pause_connection(self, connection_id: str, reason: str) -> None:
         """Pause a connection whose credentials were refused (blocking, rare), and raise the alarm.
@@ -120,12 +117,9 @@ class FlowEnv:
 
     async def aclose(self) -> None:
         """Close every vendor client."""
-        for _, sink in self._sinks.values():
-            await sink.aclose()
-        for _, reader in self._readers.values():
-            await reader.aclose()
-        self._sinks.clear()
-        self._readers.clear()
+        for _, client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
 
 @dataclass
