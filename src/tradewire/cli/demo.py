@@ -12,22 +12,26 @@ from rich.live import Live
 from rich.table import Table
 
 from tradewire.api.app import create_app
-from tradewire.cli.common import DatabaseUrl, JsonOut, console, emit_json, load_settings, start_logging
+from tradewire.cli.common import DatabaseUrl, JsonOut, console, emit_json, fail, load_settings, start_logging
 from tradewire.services.demo import Demo, DemoOptions, DemoReport
+from tradewire.services.demo_systems import CHANNELS, ERPS
 
 
 def _table(report: DemoReport) -> Table:
-    table = Table(title="Tradewire demo — Shopify → NetSuite", show_header=False, min_width=56)
+    channels = ", ".join(report.channels) or "…"
+    erp = report.erp or "…"
+    table = Table(title=f"Tradewire demo — {channels} → {erp}", show_header=False, min_width=56)
     table.add_column(style="bold")
     table.add_column(justify="right")
+    by_channel = ", ".join(f"{name} {count}" for name, count in report.orders_by_channel.items())
     rows = [
         ("API", report.api_url),
-        ("orders sent (Shopify)", str(report.orders_sent)),
-        ("orders in NetSuite", f"{report.orders_in_erp}  ({report.missing_in_erp} on the way)"),
-        ("duplicates in NetSuite", str(report.duplicates_in_erp)),
+        ("orders sent", f"{report.orders_sent}  ({by_channel})" if by_channel else str(report.orders_sent)),
+        (f"orders in {erp}", f"{report.orders_in_erp}  ({report.missing_in_erp} on the way)"),
+        (f"duplicates in {erp}", str(report.duplicates_in_erp)),
         ("cancellations sent / applied", f"{report.cancellations_sent} / {report.cancelled_in_erp}"),
-        ("webhook deliveries (duplicates)", f"{report.webhook_deliveries} ({report.duplicate_deliveries})"),
-        ("NetSuite faults injected", ", ".join(f"{k} {v}" for k, v in sorted(report.erp_faults.items())) or "none"),
+        ("notifications sent (duplicates)", f"{report.webhook_deliveries} ({report.duplicate_deliveries})"),
+        (f"{erp} faults injected", ", ".join(f"{k} {v}" for k, v in sorted(report.erp_faults.items())) or "none"),
         ("runs", ", ".join(f"{k} {v}" for k, v in sorted(report.runs.items())) or "none"),
         ("dead letters", str(report.dead_letters)),
         ("orders/s, p50, p99", f"{report.orders_per_second} /s, {report.p50_ms} ms, {report.p99_ms} ms"),
@@ -42,7 +46,7 @@ def demo(
         int | None, typer.Option(help="Send this many orders (default: keep going until Ctrl-C).", min=1, max=1_000_000)
     ] = None,
     exit_when_done: Annotated[
-        bool, typer.Option("--exit", help="Wait until every order settled; exit 0 only if each is in NetSuite once.")
+        bool, typer.Option("--exit", help="Wait until every order settled; exit 0 only if each is in the ERP once.")
     ] = False,
     json_out: JsonOut = False,
     database_url: DatabaseUrl = None,
@@ -51,15 +55,32 @@ def demo(
     faults: Annotated[bool, typer.Option(help="Inject 429s, 5xx, timeouts and duplicate webhooks.")] = True,
     seed: Annotated[int | None, typer.Option(help="Seed for repeatable orders and faults.")] = None,
     settle_timeout: Annotated[float, typer.Option(help="Seconds to wait for the last orders.", min=1)] = 300.0,
+    channels: Annotated[str, typer.Option(help=f"Comma-separated sales channels: {', '.join(CHANNELS)}.")] = "shopify",
+    erp: Annotated[str, typer.Option(help=f"The ERP orders go to: {' or '.join(ERPS)}.")] = "netsuite",
 ) -> None:
-    """Run the API, a worker, the scheduler and the Shopify and NetSuite sandboxes on 127.0.0.1."""
+    """Run the API, a worker, the scheduler and the channels' and ERP's sandboxes on 127.0.0.1."""
+    chosen = tuple(dict.fromkeys(name.strip().lower() for name in channels.split(",") if name.strip()))
+    unknown = [name for name in chosen if name not in CHANNELS]
+    if not chosen or unknown:
+        fail(f"--channels: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(CHANNELS)}")
+    if erp.lower() not in ERPS:
+        fail(f"--erp: unknown {erp!r}; choose {' or '.join(ERPS)}")
     settings = load_settings(database_url or f"sqlite:///{Path.cwd() / 'tradewire-demo.db'}")
     settings.dev_mode = True
     settings.log.level = "ERROR" if not json_out else "CRITICAL"
     start_logging(settings)
     if exit_when_done and orders is None:
         orders = 200
-    options = DemoOptions(orders=orders, rate=rate, faults=faults, seed=seed, settle_timeout=settle_timeout, port=port)
+    options = DemoOptions(
+        orders=orders,
+        rate=rate,
+        faults=faults,
+        seed=seed,
+        settle_timeout=settle_timeout,
+        port=port,
+        channels=chosen,
+        erp=erp.lower(),
+    )
     runner = Demo(settings, options, create_app)
 
     async def main() -> DemoReport:
@@ -77,7 +98,7 @@ def demo(
         emit_json(report.as_dict())
     else:  # the live table already shows the final figures
         verdict = (
-            "[green]every order is in NetSuite exactly once[/green]" if report.ok else "[red]ledger mismatch[/red]"
+            f"[green]every order is in {report.erp} exactly once[/green]" if report.ok else "[red]ledger mismatch[/red]"
         )
         console.print(verdict)
     if exit_when_done and not report.ok:

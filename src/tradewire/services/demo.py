@@ -1,15 +1,17 @@
 """``tradewire demo``: the API, a worker, the scheduler and every sandbox in one process.
 
-Realistic orders are created in the Shopify sandbox, which signs and sends webhooks to our
-receiver (with duplicate and late deliveries); the worker exports them to the NetSuite
-sandbox (which answers some requests with 429, 5xx and timeouts). The ledger check at the
-end compares the two sandboxes: every order in NetSuite exactly once.
+Realistic orders are created in the channels' sandboxes (Shopify by default), which notify our
+receiver the way each vendor does (with duplicate and late deliveries) and are polled as the
+backstop; the worker exports them to the ERP sandbox (NetSuite by default), which answers some
+requests with 429, 5xx and timeouts. The ledger check at the end compares the sandboxes: every
+order in the ERP exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,6 +24,7 @@ from tradewire.connectors.base.sandbox import free_port
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.migrate import migrate
 from tradewire.runtime.store.port import ACTIVE_STATES, Store
+from tradewire.services.demo_systems import DemoChannel
 from tradewire.services.demo_world import DemoKnobs, DemoWorld, build_world
 from tradewire.services.ingest import WebhookIngest
 from tradewire.services.operations import Operations
@@ -41,6 +44,8 @@ class DemoOptions:
     settle_timeout: float = 300.0
     seed: int | None = None
     port: int | None = None
+    channels: tuple[str, ...] = ("shopify",)
+    erp: str = "netsuite"
 
 
 @dataclass
@@ -64,6 +69,9 @@ class DemoReport:
     elapsed_seconds: float = 0.0
     database: str = ""
     api_url: str = ""
+    channels: list[str] = field(default_factory=list)
+    erp: str = ""
+    orders_by_channel: dict[str, int] = field(default_factory=dict)
     settled: bool = False
 
     @property
@@ -82,7 +90,6 @@ class DemoReport:
 
 
 Progress = Callable[[DemoReport], None]
-ERP_FAULT_COUNTERS = ("throttled", "faults", "timeouts", "concurrency_rejections", "auth_failures")
 AppFactory = Callable[[Settings, Store, WebhookIngest], Any]
 
 
@@ -105,9 +112,10 @@ class Demo:
         self.report = DemoReport(database=settings.database.url)
         self.world: DemoWorld | None = None
         self.store: Store | None = None
-        self._orders: dict[int, str] = {}  # shopify id -> canonical id
-        self._cancelled: set[int] = set()
+        self._orders: dict[tuple[str, str], str] = {}  # (system, channel order id) -> canonical id
+        self._cancelled: set[tuple[str, str]] = set()
         self._started = 0.0
+        self._random = random.Random(options.seed)
 
     async def run(self, stop: asyncio.Event, progress: Progress | None = None) -> DemoReport:
         """Run until ``stop`` is set or, with ``orders``, until they settled."""
@@ -115,7 +123,11 @@ class Demo:
         store = self.store = store_for(self.settings)
         box = SecretBox(self.settings.secret_key.get_secret_value())
         knobs = DemoKnobs.faulty(self.options.seed) if self.options.faults else DemoKnobs.calm()
-        world = self.world = build_world(store, box, knobs, seed=self.options.seed)
+        world = self.world = build_world(
+            store, box, knobs, seed=self.options.seed, channels=self.options.channels, erp=self.options.erp
+        )
+        self.report.channels = [c.system for c in world.channels]
+        self.report.erp = world.erp.system
         port = self.options.port or free_port()
         self.report.api_url = f"http://127.0.0.1:{port}"
         worker = build_worker(self.settings, store)
@@ -153,33 +165,41 @@ class Demo:
 
     async def _generate(self, stop: asyncio.Event, progress: Progress | None) -> None:
         assert self.world is not None
-        shop = self.world.shop
+        channels = self.world.channels
         total = self.options.orders
         interval = 0.1
         per_tick = max(self.options.rate * interval, 0.0)
         budget = 0.0
-        rng = shop.dice
+        turn = 0
         while not stop.is_set() and (total is None or len(self._orders) < total):
             budget += per_tick
             count = int(budget)
             if total is not None:
                 count = min(count, total - len(self._orders))
             budget -= count
-            if count:
-                created = await asyncio.to_thread(shop.create_orders, count)
-                for order in created:
-                    oid = int(order["id"])
-                    self._orders[oid] = canonical_id(
-                        self.world.client_id, "order", f"shopify:{self.world.shopify_connection}:{oid}"
-                    )
-                    if rng.roll(self.options.cancel_rate):
-                        await asyncio.to_thread(shop.cancel_order, oid)
-                        self._cancelled.add(oid)
+            # Round robin: each channel gets its share of this tick's orders.
+            shares = [count // len(channels) + (1 if (turn + k) % len(channels) < count % len(channels) else 0)
+                      for k in range(len(channels))]  # fmt: skip
+            turn += count
+            for channel, share in zip(channels, shares, strict=True):
+                if share:
+                    await self._create(channel, share)
             self._measure()
             if progress:
                 progress(self.report)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
+
+    async def _create(self, channel: DemoChannel, count: int) -> None:
+        assert self.world is not None
+        created = await asyncio.to_thread(channel.create_orders, count)
+        for external_id in created:
+            key = (channel.system, external_id)
+            natural = f"{channel.system}:{channel.connection_id}:{external_id}"
+            self._orders[key] = canonical_id(self.world.client_id, "order", natural)
+            if self._random.random() < self.options.cancel_rate:
+                await asyncio.to_thread(channel.cancel_order, external_id)
+                self._cancelled.add(key)
 
     async def _settle(self, stop: asyncio.Event, progress: Progress | None) -> None:
         assert self.world is not None
@@ -190,7 +210,7 @@ class Demo:
             if progress:
                 progress(self.report)
             active = sum(self.report.runs.get(s.value, 0) for s in ACTIVE_STATES)
-            delivered = not self.world.shop.sender.busy
+            delivered = all(c.pending_deliveries() == 0 for c in self.world.channels)
             if delivered and active == 0 and self.report.orders_in_erp + self.report.dead_letters >= len(self._orders):
                 self.report.settled = True
                 return
@@ -203,41 +223,39 @@ class Demo:
         world, store, report = self.world, self.store, self.report
         if world is None or store is None:
             return
-        ns = world.netsuite
-        rows = ns.sales_orders()
-        by_external = {row.external_id: row for row in rows}
+        records = world.erp.records()
         report.orders_sent = len(self._orders)
+        report.orders_by_channel = {
+            c.system: sum(1 for system, _ in self._orders if system == c.system) for c in world.channels
+        }
         report.cancellations_sent = len(self._cancelled)
-        present = [cid for cid in self._orders.values() if cid in by_external]
+        present = [cid for cid in self._orders.values() if cid in records]
         report.orders_in_erp = len(present)
         report.missing_in_erp = report.orders_sent - report.orders_in_erp
-        report.duplicates_in_erp = sum(count - 1 for count in ns.duplicates().values())
+        report.duplicates_in_erp = world.erp.duplicates()
         report.cancelled_in_erp = sum(
-            1
-            for oid in self._cancelled
-            if (row := by_external.get(self._orders[oid])) is not None and row.status == "C"
+            1 for key in self._cancelled if (rec := records.get(self._orders[key])) is not None and rec.cancelled
         )
         ops = Operations(store, world.client_id, actor="demo")
         report.runs = ops.counts()
         report.dead_letters = report.runs.get("dead", 0)
-        stats = ns.snapshot_stats()
-        report.erp_faults = {k: v for k, v in stats.items() if k in ERP_FAULT_COUNTERS and v}
-        log = world.shop.delivery_log()
-        report.webhook_deliveries = len(log)
-        report.duplicate_deliveries = sum(1 for d in log if d["duplicate"])
-        first_sent: dict[int, float] = {}
-        for delivery in log:
-            if delivery["topic"] == "orders/create" and delivery["first_sent_at"] is not None:
-                oid = int(delivery["order_id"])
-                first_sent[oid] = min(first_sent.get(oid, delivery["first_sent_at"]), delivery["first_sent_at"])
+        report.erp_faults = world.erp.faults()
+        first_sent: dict[tuple[str, str], float] = {}
+        deliveries = duplicates = 0
+        for channel in world.channels:
+            sent, dup = channel.deliveries()
+            deliveries, duplicates = deliveries + sent, duplicates + dup
+            first_sent |= {(channel.system, oid): at for oid, at in channel.first_sent().items()}
+        report.webhook_deliveries = deliveries
+        report.duplicate_deliveries = duplicates
         latencies = [
-            (by_external[cid].created_at - first_sent[oid]) * 1000
-            for oid, cid in self._orders.items()
-            if cid in by_external and oid in first_sent
+            (records[cid].created_at - first_sent[key]) * 1000
+            for key, cid in self._orders.items()
+            if cid in records and key in first_sent
         ]
         report.p50_ms = round(percentile(latencies, 50), 1)
         report.p99_ms = round(percentile(latencies, 99), 1)
         if present and first_sent:
-            span = max(by_external[c].created_at for c in present) - min(first_sent.values())
+            span = max(records[c].created_at for c in present) - min(first_sent.values())
             report.orders_per_second = round(len(present) / span, 1) if span > 0 else 0.0
         report.elapsed_seconds = round(time.monotonic() - self._started, 1) if self._started else 0.0

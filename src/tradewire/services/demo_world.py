@@ -1,14 +1,23 @@
-"""The demo's world: a partner, a retailer, and its Shopify and NetSuite sandboxes on loopback."""
+"""The demo's world: a partner, a retailer, its channels and its ERP, each a sandbox on loopback."""
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from tradewire.connectors import get_spec
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
+from tradewire.errors import ConfigError
 from tradewire.runtime.store.port import Store
+from tradewire.services.demo_systems import (
+    CHANNELS,
+    ERPS,
+    NETSUITE_ACCOUNT,
+    DemoChannel,
+    DemoErp,
+    ShopifyChannel,
+    SystemContext,
+)
 from tradewire.tenancy.secrets import SecretBox
 
 CATALOG: list[tuple[str, str, str]] = [
@@ -29,32 +38,32 @@ CATALOG: list[tuple[str, str, str]] = [
     ("GIFT-WRAP", "Gift wrap", "5.00"),
 ]
 
-ACCOUNT_ID = "1234567_SB1"
+ACCOUNT_ID = NETSUITE_ACCOUNT
 
 
 @dataclass
 class DemoKnobs:
     """How unkind the sandboxes are during the demo."""
 
-    netsuite: FaultKnobs
-    shopify: FaultKnobs
-    netsuite_concurrency: int = 20
+    erp: FaultKnobs
+    channel: FaultKnobs
+    erp_concurrency: int = 20
 
     @classmethod
     def faulty(cls, seed: int | None = None) -> DemoKnobs:
-        """Some 429s, 5xx and timeouts from NetSuite; duplicate and late webhooks from Shopify."""
+        """Some 429s, 5xx and timeouts from the ERP; duplicate and late notifications from the channels."""
         return cls(
-            netsuite=FaultKnobs(
+            erp=FaultKnobs(
                 fail_rate=0.02, rate_limit_rate=0.03, retry_after_seconds=0.2, timeout_rate=0.005,
                 timeout_seconds=2.5, latency_ms=2.0, seed=seed,
             ),
-            shopify=FaultKnobs(duplicate_webhook_rate=0.1, out_of_order_rate=0.02, seed=seed),
+            channel=FaultKnobs(duplicate_webhook_rate=0.1, out_of_order_rate=0.02, seed=seed),
         )  # fmt: skip
 
     @classmethod
     def calm(cls) -> DemoKnobs:
         """No faults (for benchmarks of the happy path)."""
-        return cls(netsuite=FaultKnobs(), shopify=FaultKnobs())
+        return cls(erp=FaultKnobs(), channel=FaultKnobs())
 
 
 @dataclass
@@ -62,84 +71,94 @@ class DemoWorld:
     """The running sandboxes and the ids of what was set up in the store."""
 
     client_id: str
-    shopify_connection: str
-    netsuite_connection: str
-    shopify_server: LoopbackServer
-    netsuite_server: LoopbackServer
+    erp: DemoErp
+    channels: list[DemoChannel] = field(default_factory=list)
+
+    def subscribe(self, api_url: str) -> None:
+        """Point every channel's order notifications at our receiver."""
+        for channel in self.channels:
+            channel.subscribe(api_url)
+
+    def stop(self) -> None:
+        """Stop every sandbox."""
+        for channel in self.channels:
+            channel.server.stop()
+        self.erp.server.stop()
+
+    # --- the Shopify → NetSuite world of the benchmarks and crash tests --------------------------
+
+    def _shopify(self) -> ShopifyChannel:
+        for channel in self.channels:
+            if isinstance(channel, ShopifyChannel):
+                return channel
+        raise ConfigError("this demo world has no Shopify channel")
 
     @property
     def shop(self) -> Any:
         """The Shopify sandbox's state (create orders, delivery log…)."""
-        return self.shopify_server.app.state.shop
+        return self._shopify().shop
+
+    @property
+    def shopify_connection(self) -> str:
+        """The Shopify connection's id."""
+        return self._shopify().connection_id
+
+    @property
+    def shopify_server(self) -> LoopbackServer:
+        """The Shopify sandbox's server."""
+        return self._shopify().server
 
     @property
     def netsuite(self) -> Any:
         """The NetSuite sandbox's state (sales orders, duplicates, creation times…)."""
-        return self.netsuite_server.app.state.netsuite
+        if self.erp.system != "netsuite":
+            raise ConfigError(f"this demo world's ERP is {self.erp.display_name}, not NetSuite")
+        return self.erp.server.app.state.netsuite
 
-    def subscribe(self, webhook_base_url: str) -> None:
-        """Point the shop's order webhooks at our receiver."""
-        address = f"{webhook_base_url}/webhooks/shopify/{self.shopify_connection}"
-        for topic in ("orders/create", "orders/updated", "orders/cancelled"):
-            self.shop.subscribe(topic, address)
+    @property
+    def netsuite_connection(self) -> str:
+        """The ERP connection's id."""
+        return self.erp.connection_id
 
-    def stop(self) -> None:
-        """Stop both sandboxes."""
-        self.shopify_server.stop()
-        self.netsuite_server.stop()
+    @property
+    def netsuite_server(self) -> LoopbackServer:
+        """The ERP sandbox's server."""
+        return self.erp.server
 
 
-def build_world(store: Store, box: SecretBox, knobs: DemoKnobs, *, seed: int | None = None) -> DemoWorld:
-    """Start both sandboxes on free loopback ports and create the tenant that uses them."""
-    ns_secrets = {
-        "consumer_key": secrets.token_hex(32),
-        "consumer_secret": secrets.token_hex(32),
-        "token_id": secrets.token_hex(32),
-        "token_secret": secrets.token_hex(32),
-    }
-    ns_app = get_spec("netsuite").sandbox(  # type: ignore[misc]
-        account_id=ACCOUNT_ID,
-        knobs=knobs.netsuite,
-        concurrency_limit=knobs.netsuite_concurrency,
-        items=CATALOG,
-        seed=seed,
-        **ns_secrets,
-    )
-    discount_ids = ns_app.state.netsuite.seed_items([("ORDER-DISCOUNT", "Order discount", "0")])
-    netsuite_server = LoopbackServer(ns_app).start()
+def build_world(
+    store: Store,
+    box: SecretBox,
+    knobs: DemoKnobs,
+    *,
+    seed: int | None = None,
+    channels: Sequence[str] = ("shopify",),
+    erp: str = "netsuite",
+) -> DemoWorld:
+    """Start the ERP's and each channel's sandbox on free loopback ports and create the tenant using them.
 
-    shop_secrets = {"client_secret": secrets.token_hex(24), "access_token": "shpat_" + secrets.token_hex(16)}
-    shop_app = get_spec("shopify").sandbox(  # type: ignore[misc]
-        knobs=knobs.shopify, catalog=CATALOG, seed=seed, **shop_secrets
-    )
-    shopify_server = LoopbackServer(shop_app).start()
-
+    Raises:
+        ConfigError: an unknown channel or ERP, or no channel at all.
+    """
+    unknown = [name for name in channels if name not in CHANNELS]
+    if unknown or not channels:
+        raise ConfigError(
+            f"unknown channel(s) {', '.join(unknown) or '(none given)'}; the demo offers: {', '.join(CHANNELS)}"
+        )
+    if erp not in ERPS:
+        raise ConfigError(f"unknown ERP {erp!r}; the demo offers: {', '.join(ERPS)}")
     partner = store.create_partner("Northwind Integrations")
     client = store.create_client(partner, "Evergreen Outfitters")
-    netsuite_connection = store.create_connection(
-        client,
-        "netsuite",
-        "NetSuite (sandbox)",
-        {
-            "account_id": ACCOUNT_ID,
-            "base_url": netsuite_server.url,
-            "subsidiary_id": "1",
-            "discount_item_id": discount_ids["ORDER-DISCOUNT"],
-            "max_concurrency": knobs.netsuite_concurrency,
-            "request_timeout_seconds": 2.0,
-            "budgets": {"rest": {"rate": 2000.0, "burst": 2000.0}},
-        },
-        box.seal(ns_secrets),
-    )
-    shopify_connection = store.create_connection(
-        client,
-        "shopify",
-        "Shopify (sandbox)",
-        {
-            "shop_domain": "tradewire-sandbox.myshopify.com",
-            "base_url": shopify_server.url,
-            "routes": {"erp": netsuite_connection},
-        },
-        box.seal(shop_secrets),
-    )
-    return DemoWorld(client, shopify_connection, netsuite_connection, shopify_server, netsuite_server)
+
+    def context(system_knobs: FaultKnobs) -> SystemContext:
+        return SystemContext(store, box, client, CATALOG, system_knobs, seed, knobs.erp_concurrency)
+
+    the_erp = ERPS[erp](context(knobs.erp))
+    world = DemoWorld(client, the_erp)
+    try:
+        for name in dict.fromkeys(channels):
+            world.channels.append(CHANNELS[name](context(knobs.channel), the_erp.connection_id))
+    except Exception:
+        world.stop()
+        raise
+    return world
