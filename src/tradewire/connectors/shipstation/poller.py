@@ -1,0 +1,124 @@
+"""Polling ShipStation shipments by ``createDate`` (``PollStream`` "shipments").
+
+The cursor is the newest ``createDate`` stored so far, as fixed-width UTC text
+(``2026-11-23T11:05:00.000000Z``), so cursors sort as text the way they sort in time. Each
+poll reads ``[cursor − overlap, now]`` in ``createDate`` order: shipments that ShipStation
+records a little late are still found, and the ones read twice are deduplicated by their
+idempotency key (``shipment:<id>``, or ``shipment:<id>:voided`` once a label is voided).
+The cursor never moves back, and moves at least to ``now − overlap`` at the end of a poll,
+so a quiet account does not re-read an ever longer window.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from pydantic import ValidationError
+
+from tradewire.connectors.base.budget import RateBudget
+from tradewire.connectors.base.spec import Connection, InboundEvent, PolledPage, PolledRecord
+from tradewire.connectors.shipstation.client import ShipStationClient
+from tradewire.connectors.shipstation.dates import parse_pacific
+from tradewire.connectors.shipstation.schemas import SsShipment
+from tradewire.connectors.shipstation.settings import ShipStationSecrets, ShipStationSettings
+from tradewire.errors import ConfigError
+
+STREAM = "shipments"
+_CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def format_cursor(moment: datetime) -> str:
+    """Fixed-width UTC text of ``moment`` (sorts like the time it names)."""
+    return moment.astimezone(UTC).strftime(_CURSOR_FORMAT)
+
+
+def parse_cursor(cursor: str) -> datetime:
+    """The time a cursor names.
+
+    Raises:
+        ValueError: not a cursor this poller wrote.
+    """
+    return datetime.strptime(cursor, _CURSOR_FORMAT).replace(tzinfo=UTC)
+
+
+def shipment_event(shipment: SsShipment, *, connection_id: str, received: datetime) -> InboundEvent:
+    """The event one polled shipment means: ``shipment.created``, or ``shipment.voided`` once voided."""
+    created = parse_pacific(shipment.create_date) if shipment.create_date else received
+    changed = parse_pacific(shipment.void_date) if shipment.voided and shipment.void_date else created
+    order = shipment.order_id if shipment.order_id is not None else f"shipment-{shipment.shipment_id}"
+    return InboundEvent(
+        event_type="shipment.voided" if shipment.voided else "shipment.created",
+        idempotency_key=f"shipment:{shipment.shipment_id}" + (":voided" if shipment.voided else ""),
+        object_type="shipment",
+        external_id=str(shipment.shipment_id),
+        ordering_key=f"shipstation:{connection_id}:order:{order}",
+        ordering_seq=(changed - _EPOCH) // _MICROSECOND,
+        triggered_at=None,
+    )
+
+
+class ShipmentPoller:
+    """The ``Poller`` of one connection's shipments."""
+
+    def __init__(self, client: ShipStationClient, *, connection_id: str) -> None:
+        self.client = client
+        self.connection_id = connection_id
+        self.settings = client.settings
+
+    async def pages(self, cursor: str | None, *, now: datetime) -> AsyncIterator[PolledPage]:
+        """Pages of shipments created since ``cursor`` − overlap (first poll: the look-back)."""
+        overlap = timedelta(seconds=self.settings.poll_overlap_seconds)
+        if cursor is None:
+            high = now - timedelta(hours=self.settings.poll_lookback_hours)
+            start = high
+        else:
+            try:
+                high = parse_cursor(cursor)
+            except ValueError:
+                raise ConfigError(f"stored shipments cursor {cursor[:40]!r} is not one this poller writes") from None
+            start = high - overlap
+        page = 1
+        while True:
+            batch = await self.client.shipments_page(
+                page=page, create_date_start=start, create_date_end=now, sort_by="CreateDate", sort_dir="ASC"
+            )
+            records: list[PolledRecord] = []
+            for shipment in batch.shipments:
+                if shipment.create_date:
+                    high = max(high, min(parse_pacific(shipment.create_date), now))
+                event = shipment_event(shipment, connection_id=self.connection_id, received=now)
+                body = json.dumps(shipment.model_dump(mode="json", by_alias=True), separators=(",", ":"))
+                records.append(PolledRecord(event=event, body=body.encode("utf-8")))
+            last = page >= batch.pages or not batch.shipments
+            if last:
+                high = max(high, now - overlap)
+            yield PolledPage(records=records, cursor=format_cursor(high))
+            if last:
+                return
+            page += 1
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        await self.client.aclose()
+
+
+def open_shipment_poller(
+    connection: Connection, budget: RateBudget, transport: httpx.AsyncBaseTransport | None
+) -> ShipmentPoller:
+    """Build the shipments poller of ``connection`` (the ``PollStream.open`` hook).
+
+    Raises:
+        ConfigError: the connection's settings or secrets are invalid.
+    """
+    try:
+        settings = ShipStationSettings.model_validate(dict(connection.settings))
+        secrets = ShipStationSecrets.model_validate(dict(connection.secrets))
+    except ValidationError as exc:
+        raise ConfigError(f"ShipStation connection {connection.id} is misconfigured: {exc.error_count()} problem(s)") from None
+    client = ShipStationClient(settings, secrets, budget=budget, transport=transport)
+    return ShipmentPoller(client, connection_id=connection.id)
