@@ -50,7 +50,14 @@ MAX_PAGE_SIZE = 500
 MAX_BULK_ORDERS = 100
 MAX_NOTIFY_PAGES = 1000
 WEBHOOK_EVENTS = frozenset(
-    {"ORDER_NOTIFY", "ITEM_ORDER_NOTIFY", "SHIP_NOTIFY", "ITEM_SHIP_NOTIFY", "FULFILLMENT_SHIPPED", "FULFILLMENT_REJECTED"}
+    {
+        "ORDER_NOTIFY",
+        "ITEM_ORDER_NOTIFY",
+        "SHIP_NOTIFY",
+        "ITEM_SHIP_NOTIFY",
+        "FULFILLMENT_SHIPPED",
+        "FULFILLMENT_REJECTED",
+    }
 )
 
 
@@ -112,9 +119,14 @@ def _translate(exc: VendorError, what: str) -> ShipStationError:
         )
     if isinstance(exc, VendorAuthError):
         return ShipStationAuthError(
-            f"ShipStation refused the API key/secret for {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail
+            f"ShipStation refused the API key/secret for {what}: {reason}",
+            status=exc.status,
+            system=SYSTEM,
+            detail=detail,
         )
-    return ShipStationRejected(f"ShipStation rejected {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail)
+    return ShipStationRejected(
+        f"ShipStation rejected {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail
+    )
 
 
 # --- rate headers ------------------------------------------------------------------------------
@@ -269,7 +281,9 @@ class ShipStationClient:
         """
         for body in bodies:
             if not isinstance(body.get("orderKey"), str) or not body.get("orderKey"):
-                raise PermanentError(f"order {body.get('orderNumber')!r} has no orderKey; refusing a duplicating upsert")
+                raise PermanentError(
+                    f"order {body.get('orderNumber')!r} has no orderKey; refusing a duplicating upsert"
+                )
         merged = SsCreateOrdersResponse()
         for start in range(0, len(bodies), MAX_BULK_ORDERS):
             chunk = [dict(body) for body in bodies[start : start + MAX_BULK_ORDERS]]
@@ -416,7 +430,12 @@ class ShipStationClient:
     # --- webhooks ------------------------------------------------------------------------------
 
     async def subscribe_webhook(
-        self, target_url: str, *, event: str = "SHIP_NOTIFY", friendly_name: str = "Tradewire", store_id: int | None = None
+        self,
+        target_url: str,
+        *,
+        event: str = "SHIP_NOTIFY",
+        friendly_name: str = "Tradewire",
+        store_id: int | None = None,
     ) -> int:
         """Subscribe ``target_url`` (with its ``?token=``) to ``event``; return the webhook id.
 
@@ -424,7 +443,9 @@ class ShipStationClient:
             PermanentError: an event ShipStation does not know.
         """
         if event not in WEBHOOK_EVENTS:
-            raise PermanentError(f"ShipStation has no webhook event {event!r}; known: {', '.join(sorted(WEBHOOK_EVENTS))}")
+            raise PermanentError(
+                f"ShipStation has no webhook event {event!r}; known: {', '.join(sorted(WEBHOOK_EVENTS))}"
+            )
         body: dict[str, Any] = {"target_url": target_url, "event": event, "friendly_name": friendly_name}
         store = store_id if store_id is not None else self.settings.store_id
         if store is not None:

@@ -32,7 +32,7 @@ from tradewire.canonical import (
     ShipmentStatus,
     canonical_id,
 )
-from tradewire.connectors.shipstation.dates import is_date_only, parse_pacific, pacific_date, to_pacific_text
+from tradewire.connectors.shipstation.dates import is_date_only, pacific_date, parse_pacific, to_pacific_text
 from tradewire.connectors.shipstation.schemas import SsAddress, SsItem, SsOrder, SsShipment, SsWeight
 from tradewire.errors import MappingError
 
@@ -118,7 +118,10 @@ def shipment_to_canonical(
         raise MappingError(f"{record} came without shipmentItems; read it with includeShipmentItems=true")
     lines = [
         ShipmentLine(
-            sku=item.sku or None, quantity=item.quantity, order_line_id=item.line_item_key or None, title=item.name or ""
+            sku=item.sku or None,
+            quantity=item.quantity,
+            order_line_id=item.line_item_key or None,
+            title=item.name or "",
         )
         for item in shipment.shipment_items
         if item.quantity > 0
@@ -228,8 +231,13 @@ def order_to_createorder(order: Order, *, store_id: int | None = None) -> dict[s
         items.append({key: value for key, value in item.items() if value is not None})
     if order.discount_total > 0:
         items.append(
-            {"lineItemKey": DISCOUNT_LINE_KEY, "name": "Discount", "quantity": 1,
-             "unitPrice": -_money(order.discount_total), "adjustment": True}  # fmt: skip
+            {
+                "lineItemKey": DISCOUNT_LINE_KEY,
+                "name": "Discount",
+                "quantity": 1,
+                "unitPrice": -_money(order.discount_total),
+                "adjustment": True,
+            }
         )
     status = order_status_for(order)
     body: dict[str, Any] = {
@@ -326,8 +334,15 @@ def _order_lines(items: list[SsItem], record: str) -> tuple[list[OrderLine], Dec
             continue
         line_id = item.line_item_key or (str(item.order_item_id) if item.order_item_id else str(index))
         lines.append(
-            OrderLine(line_id=line_id, sku=item.sku or None, title=item.name or "", quantity=item.quantity,
-                      unit_price=price, tax=item.tax_amount or Decimal(0), total=price * item.quantity)  # fmt: skip
+            OrderLine(
+                line_id=line_id,
+                sku=item.sku or None,
+                title=item.name or "",
+                quantity=item.quantity,
+                unit_price=price,
+                tax=item.tax_amount or Decimal(0),
+                total=price * item.quantity,
+            )
         )
     if not lines:
         raise MappingError(f"{record} has no items")

@@ -119,6 +119,8 @@ def open_shipment_poller(
         settings = ShipStationSettings.model_validate(dict(connection.settings))
         secrets = ShipStationSecrets.model_validate(dict(connection.secrets))
     except ValidationError as exc:
-        raise ConfigError(f"ShipStation connection {connection.id} is misconfigured: {exc.error_count()} problem(s)") from None
+        raise ConfigError(
+            f"ShipStation connection {connection.id} is misconfigured: {exc.error_count()} problem(s)"
+        ) from None
     client = ShipStationClient(settings, secrets, budget=budget, transport=transport)
     return ShipmentPoller(client, connection_id=connection.id)

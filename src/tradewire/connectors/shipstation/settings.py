@@ -124,7 +124,9 @@ class ShipStationSecrets(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    api_key: SecretStr = Field(min_length=1, description="V1 API key (Settings > Account > API Settings): the Basic user.")
+    api_key: SecretStr = Field(
+        min_length=1, description="V1 API key (Settings > Account > API Settings): the Basic user."
+    )
     api_secret: SecretStr = Field(min_length=1, description="V1 API secret: the Basic password.")
     webhook_token: SecretStr = Field(
         min_length=MIN_WEBHOOK_TOKEN,

@@ -27,7 +27,7 @@ from tradewire.connectors.shipstation.schemas import SsNotification
 from tradewire.connectors.shipstation.settings import ShipStationSecrets, ShipStationSettings, resource_url_problem
 from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
 
-TOKEN_PARAM = "token"
+TOKEN_PARAM = "token"  # noqa: S105 - the query parameter's name, not a secret
 MAX_BODY_BYTES = 16 * 1024
 SHIP_EVENTS: dict[str, str] = {"SHIP_NOTIFY": "shipment.created", "ITEM_SHIP_NOTIFY": "shipment.created"}
 _BATCH_PARAMS = ("batchid", "importbatch")
