@@ -6,6 +6,8 @@ UTC times, so every time crosses this module. Two DST edges are resolved on purp
 
 * a wall time that happens twice (the repeated hour of the November fall-back) is read as the
   first one (PDT, ``fold=0``): the earlier instant, so a poll's window only grows;
+* a window that starts in the repeated hour starts an hour earlier (``safe_window_start``), and
+  the poller sends no end bound, so an ambiguous time never shrinks what a poll reads;
 * a wall time that never happens (the skipped hour of the March spring-forward) is read with the
   offset before the jump (PST), i.e. one hour later in PDT wall time.
 """
@@ -13,7 +15,7 @@ UTC times, so every time crosses this module. Two DST edges are resolved on purp
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -58,6 +60,26 @@ def parse_pacific(text: str) -> datetime:
         offset = "+00:00" if zone == "Z" else zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
         return datetime.fromisoformat(naive.isoformat() + offset).astimezone(UTC)
     return naive.replace(tzinfo=PACIFIC, fold=0).astimezone(UTC)
+
+
+def is_ambiguous(moment: datetime) -> bool:
+    """True when ``moment``'s Pacific wall time happens twice (the repeated hour of the fall-back).
+
+    Such a time cannot be told to ShipStation without losing an hour one way or the other.
+    """
+    local = moment.astimezone(PACIFIC).replace(tzinfo=None)
+    first = local.replace(tzinfo=PACIFIC, fold=0).utcoffset()
+    second = local.replace(tzinfo=PACIFIC, fold=1).utcoffset()
+    return first != second
+
+
+def safe_window_start(moment: datetime) -> datetime:
+    """A window start ShipStation cannot read as later than ``moment``.
+
+    In the repeated hour the wall time is ambiguous; starting an hour earlier keeps the window
+    whole whichever pass ShipStation picks (re-read records are deduplicated).
+    """
+    return moment - timedelta(hours=1) if is_ambiguous(moment) else moment
 
 
 def is_date_only(text: str) -> bool:

@@ -2,7 +2,8 @@
 
 The cursor is the newest ``createDate`` stored so far, as fixed-width UTC text
 (``2026-11-23T11:05:00.000000Z``), so cursors sort as text the way they sort in time. Each
-poll reads ``[cursor − overlap, now]`` in ``createDate`` order: shipments that ShipStation
+poll reads from ``cursor − overlap`` on, in ``createDate`` order (no end bound: a Pacific end time in
+the repeated DST hour could be read an hour early and hide shipments): shipments that ShipStation
 records a little late are still found, and the ones read twice are deduplicated by their
 idempotency key (``shipment:<id>``, or ``shipment:<id>:voided`` once a label is voided).
 The cursor never moves back, and moves at least to ``now − overlap`` at the end of a poll,
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.spec import Connection, InboundEvent, PolledPage, PolledRecord
 from tradewire.connectors.shipstation.client import ShipStationClient
-from tradewire.connectors.shipstation.dates import parse_pacific
+from tradewire.connectors.shipstation.dates import parse_pacific, safe_window_start
 from tradewire.connectors.shipstation.schemas import SsShipment
 from tradewire.connectors.shipstation.settings import ShipStationSecrets, ShipStationSettings
 from tradewire.errors import ConfigError
@@ -85,7 +86,7 @@ class ShipmentPoller:
         page = 1
         while True:
             batch = await self.client.shipments_page(
-                page=page, create_date_start=start, create_date_end=now, sort_by="CreateDate", sort_dir="ASC"
+                page=page, create_date_start=safe_window_start(start), sort_by="CreateDate", sort_dir="ASC"
             )
             records: list[PolledRecord] = []
             for shipment in batch.shipments:

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tradewire.connectors.shipstation.dates import is_date_only, pacific_date, parse_pacific, to_pacific_text
+from tradewire.connectors.shipstation.dates import (
+    is_ambiguous,
+    is_date_only,
+    pacific_date,
+    parse_pacific,
+    safe_window_start,
+    to_pacific_text,
+)
 
 
 def test_the_documented_example_is_pacific_daylight_time() -> None:
@@ -71,3 +78,14 @@ def test_unreadable_text_is_a_value_error(text: str) -> None:
 def test_a_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         to_pacific_text(datetime(2026, 7, 1, 5, 0))
+
+
+def test_a_window_starting_in_the_repeated_hour_starts_an_hour_earlier() -> None:
+    second_pass = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)  # 01:30 PST, after 01:30 PDT
+    assert is_ambiguous(second_pass) and is_ambiguous(second_pass - timedelta(hours=1))
+    assert safe_window_start(second_pass) == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+    # Whichever pass ShipStation reads the text as, the window still covers the intended start.
+    assert parse_pacific(to_pacific_text(safe_window_start(second_pass))) <= second_pass
+    ordinary = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
+    assert not is_ambiguous(ordinary) and safe_window_start(ordinary) == ordinary
+    assert not is_ambiguous(datetime(2026, 3, 8, 10, 30, tzinfo=UTC))
