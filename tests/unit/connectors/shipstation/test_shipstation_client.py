@@ -192,7 +192,7 @@ def test_mark_as_shipped_and_void_label(make_app: MakeApp, make_client: MakeClie
     assert marked["orderNumber"] == "#5001"
     assert voided["approved"] is True
     assert app.state.shipstation.find_order(body()["orderKey"])["orderStatus"] == "shipped"
-    assert list(app.state.shipstation.shipments.values())[0]["voided"] is True
+    assert next(iter(app.state.shipstation.shipments.values()))["voided"] is True
 
 
 def test_webhooks_subscribe_list_delete(make_app: MakeApp, make_client: MakeClient) -> None:
@@ -236,7 +236,8 @@ def test_rate_headers_feed_the_budget_and_429_waits_for_the_reset(make_app: Make
     assert budget.acquired == ["api"] * 4
     assert [o[1] for o in budget.observed] == [2, 1, 0, 0]
     assert budget.observed[0][2:] == (3, 3 / 60)
-    assert caught.value.retry_after is not None and 1 <= caught.value.retry_after <= 60
+    assert caught.value.retry_after is not None
+    assert 1 <= caught.value.retry_after <= 60
     assert caught.value.status == 429
 
 
@@ -245,7 +246,8 @@ def test_bad_credentials_are_an_auth_error(make_app: MakeApp, make_client: MakeC
     with pytest.raises(ShipStationAuthError) as caught:
         run(client.orders_page())
     assert "Authorization has been denied" in caught.value.message
-    assert "Nope" not in caught.value.message and "Nope" not in repr(client)
+    assert "Nope" not in caught.value.message
+    assert "Nope" not in repr(client)
 
 
 def test_dotnet_error_bodies_are_described(make_app: MakeApp, make_client: MakeClient) -> None:
@@ -264,7 +266,9 @@ def test_html_and_garbage_bodies_are_retryable(make_app: MakeApp, make_client: M
         return httpx.Response(200, content=b'{"orders": [{"orderId": 1, "orderNu')
 
     broken = ShipStationClient(
-        ShipStationSettings(base_url=BASE), ShipStationSecrets.model_validate(CREDS), transport=httpx.MockTransport(truncated)
+        ShipStationSettings(base_url=BASE),
+        ShipStationSecrets.model_validate(CREDS),
+        transport=httpx.MockTransport(truncated),
     )
     with pytest.raises(ShipStationUnavailable, match="not JSON"):
         run(broken.orders_page())
@@ -299,7 +303,9 @@ def test_shipment_date_filters_are_sent_in_pacific_time(make_app: MakeApp) -> No
         return httpx.Response(200, json={"shipments": [], "total": 0, "page": 1, "pages": 0})
 
     client = ShipStationClient(
-        ShipStationSettings(base_url=BASE), ShipStationSecrets.model_validate(CREDS), transport=httpx.MockTransport(record)
+        ShipStationSettings(base_url=BASE),
+        ShipStationSecrets.model_validate(CREDS),
+        transport=httpx.MockTransport(record),
     )
     start = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
     run(client.shipments_page(create_date_start=start, create_date_end=start + timedelta(hours=1)))

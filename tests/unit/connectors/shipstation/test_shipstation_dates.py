@@ -61,12 +61,16 @@ def test_an_explicit_offset_wins_and_a_date_means_pacific_midnight() -> None:
     assert parse_pacific("2026-07-01T05:00:00Z") == datetime(2026, 7, 1, 5, tzinfo=UTC)
     assert parse_pacific("2026-07-01T05:00:00-0400") == datetime(2026, 7, 1, 9, tzinfo=UTC)
     assert parse_pacific("2026-07-01") == datetime(2026, 7, 1, 7, tzinfo=UTC)
-    assert is_date_only("2026-07-01") and not is_date_only("2026-07-01T00:00:00")
+    assert is_date_only("2026-07-01")
+    assert not is_date_only("2026-07-01T00:00:00")
 
 
 def test_the_pacific_day_of_a_late_utc_evening_is_the_same_day_in_utc_morning() -> None:
     assert str(pacific_date(datetime(2026, 7, 2, 3, 0, tzinfo=UTC))) == "2026-07-01"
-    assert to_pacific_text(datetime(2026, 7, 2, 3, 0, tzinfo=timezone(timedelta(hours=2)))) == "2026-07-01T18:00:00.0000000"
+    assert (
+        to_pacific_text(datetime(2026, 7, 2, 3, 0, tzinfo=timezone(timedelta(hours=2))))
+        == "2026-07-01T18:00:00.0000000"
+    )
 
 
 @pytest.mark.parametrize("text", ["", "yesterday", "2026-13-01", "2026-07-01T25:00:00", "07/01/2026"])
@@ -82,10 +86,12 @@ def test_a_naive_time_is_refused() -> None:
 
 def test_a_window_starting_in_the_repeated_hour_starts_an_hour_earlier() -> None:
     second_pass = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)  # 01:30 PST, after 01:30 PDT
-    assert is_ambiguous(second_pass) and is_ambiguous(second_pass - timedelta(hours=1))
+    assert is_ambiguous(second_pass)
+    assert is_ambiguous(second_pass - timedelta(hours=1))
     assert safe_window_start(second_pass) == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
     # Whichever pass ShipStation reads the text as, the window still covers the intended start.
     assert parse_pacific(to_pacific_text(safe_window_start(second_pass))) <= second_pass
     ordinary = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
-    assert not is_ambiguous(ordinary) and safe_window_start(ordinary) == ordinary
+    assert not is_ambiguous(ordinary)
+    assert safe_window_start(ordinary) == ordinary
     assert not is_ambiguous(datetime(2026, 3, 8, 10, 30, tzinfo=UTC))

@@ -117,9 +117,22 @@ def test_a_canonical_order_becomes_a_createorder_body() -> None:
     }
     assert body["billTo"] == body["shipTo"]
     assert body["items"] == [
-        {"lineItemKey": "a", "sku": "TSHIRT-BLK-M", "name": "T-shirt", "quantity": 3, "unitPrice": 25.0, "taxAmount": 0.0},
+        {
+            "lineItemKey": "a",
+            "sku": "TSHIRT-BLK-M",
+            "name": "T-shirt",
+            "quantity": 3,
+            "unitPrice": 25.0,
+            "taxAmount": 0.0,
+        },
         {"lineItemKey": "b", "sku": "SOCKS-3PK", "name": "Socks", "quantity": 1, "unitPrice": 12.0, "taxAmount": 0.0},
-        {"lineItemKey": "tradewire-discount", "name": "Discount", "quantity": 1, "unitPrice": -10.0, "adjustment": True},
+        {
+            "lineItemKey": "tradewire-discount",
+            "name": "Discount",
+            "quantity": 1,
+            "unitPrice": -10.0,
+            "adjustment": True,
+        },
     ]
     assert (body["amountPaid"], body["taxAmount"], body["shippingAmount"]) == (90.35, 6.4, 6.95)
     assert body["advancedOptions"] == {"source": "shopify", "customField1": "5001", "storeId": 12}
@@ -128,12 +141,15 @@ def test_a_canonical_order_becomes_a_createorder_body() -> None:
 
 def test_order_statuses_follow_payment_and_cancellation() -> None:
     order = sample_order()
-    assert order_status_for(order.model_copy(update={"financial_status": FinancialStatus.PENDING})) == "awaiting_payment"
+    assert (
+        order_status_for(order.model_copy(update={"financial_status": FinancialStatus.PENDING})) == "awaiting_payment"
+    )
     assert order_status_for(order.model_copy(update={"financial_status": FinancialStatus.REFUNDED})) == "cancelled"
     cancelled = order.model_copy(update={"status": OrderStatus.CANCELLED, "cancelled_at": order.placed_at})
     assert order_to_createorder(cancelled)["orderStatus"] == "cancelled"
     unpaid = order_to_createorder(order.model_copy(update={"financial_status": FinancialStatus.PENDING}))
-    assert unpaid["amountPaid"] == 0.0 and "paymentDate" not in unpaid
+    assert unpaid["amountPaid"] == 0.0
+    assert "paymentDate" not in unpaid
 
 
 def test_an_order_without_a_shipping_address_is_refused() -> None:

@@ -171,7 +171,8 @@ def test_shipping_sends_ship_notify_to_subscribers_with_duplicates(make_app: Mak
     asyncio.run(go())
     assert len(receiver.bodies) == 2  # one batch, delivered twice
     body, query = receiver.bodies[0]
-    assert receiver.bodies[1][0] == body and query == f"token={TOKEN}"
+    assert receiver.bodies[1][0] == body
+    assert query == f"token={TOKEN}"
     notification = json.loads(body)
     assert notification["resource_type"] == "SHIP_NOTIFY"
     assert notification["resource_url"].startswith("https://ssapi.shipstation.com/shipments?batchId=")

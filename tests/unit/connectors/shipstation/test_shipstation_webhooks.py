@@ -54,12 +54,17 @@ def test_the_previous_token_works_during_a_rotation() -> None:
     )
     HOOKS.verify(BODY, {}, rotated, now=NOW, query={"token": TOKEN})
     HOOKS.verify(BODY, {}, rotated, now=NOW, query={"token": "n" * 32})
-    assert token_matches(TOKEN, ["n" * 32, TOKEN]) and not token_matches("x", ["n" * 32, TOKEN])
+    assert token_matches(TOKEN, ["n" * 32, TOKEN])
+    assert not token_matches("x", ["n" * 32, TOKEN])
 
 
 def test_a_short_or_missing_token_in_the_secrets_is_a_config_error() -> None:
     weak = Connection(
-        id="c", client_id="k", system="shipstation", settings={}, secrets={"api_key": "k", "api_secret": "s", "webhook_token": "short"}
+        id="c",
+        client_id="k",
+        system="shipstation",
+        settings={},
+        secrets={"api_key": "k", "api_secret": "s", "webhook_token": "short"},
     )
     with pytest.raises(ConfigError, match="24"):
         HOOKS.verify(BODY, {}, weak, now=NOW, query={"token": "short"})
@@ -91,7 +96,9 @@ def test_a_resource_url_outside_the_api_is_rejected(url: str) -> None:
 
 
 def test_a_configured_numbered_api_host_is_accepted() -> None:
-    body = json.dumps({"resource_url": "https://ssapi6.shipstation.com/shipments?batchId=5", "resource_type": "SHIP_NOTIFY"})
+    body = json.dumps(
+        {"resource_url": "https://ssapi6.shipstation.com/shipments?batchId=5", "resource_type": "SHIP_NOTIFY"}
+    )
     event = HOOKS.parse(body.encode(), {}, connection(resource_origins=["https://ssapi6.shipstation.com"]), now=NOW)
     assert event.external_id == "5"
 
