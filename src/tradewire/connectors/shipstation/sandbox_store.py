@@ -14,88 +14,30 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from tradewire.connectors.base.sandbox import FaultDice, FaultKnobs
 from tradewire.connectors.base.sandbox_webhooks import Delivery, WebhookSender
 from tradewire.connectors.shipstation.dates import pacific_date, parse_pacific, to_pacific_text
-
-ORDER_STATUSES = frozenset(
-    {"awaiting_payment", "awaiting_shipment", "pending_fulfillment", "shipped", "on_hold", "cancelled"}
+from tradewire.connectors.shipstation.sandbox_query import (
+    HOOK_EVENTS,
+    ORDER_STATUSES,
+    UPDATABLE,
+    RateVerdict,
+    SandboxError,
+    SandboxOptions,
+    bad,
+    date_filter,
+    dec,
+    descending,
+    num,
+    page_of,
 )
-UPDATABLE = frozenset({"awaiting_payment", "awaiting_shipment", "on_hold"})
-HOOK_EVENTS = frozenset(
-    {
-        "ORDER_NOTIFY",
-        "ITEM_ORDER_NOTIFY",
-        "SHIP_NOTIFY",
-        "ITEM_SHIP_NOTIFY",
-        "FULFILLMENT_SHIPPED",
-        "FULFILLMENT_REJECTED",
-    }
-)
-MAX_PAGE_SIZE = 500
 
 
-class SandboxOptions(BaseModel):
-    """How the sandbox behaves beyond the fault knobs."""
-
-    requests_per_minute: int = Field(default=40, ge=1, description="Requests per key+secret per window (V1: 40).")
-    window_seconds: float = Field(default=60.0, gt=0, description="Length of the rate window.")
-    error_style: Literal["dotnet", "message"] = Field(
-        default="dotnet",
-        description="Error bodies: ASP.NET {Message, ExceptionMessage} [unverified] or a gateway-style {message}.",
-    )
-    garbage_rate: float = Field(default=0.0, ge=0, le=1, description="Answer 200 with an HTML page instead.")
-    webhook_retry_delays: list[float] = Field(default=[0.2, 0.5, 1.0], description="Seconds before each retry.")
-    out_of_order_delay_seconds: float = Field(default=0.5, ge=0, description="Hold-back of an out-of-order delivery.")
-    duplicate_delay_seconds: float = Field(default=0.05, ge=0, description="Gap between a delivery and its duplicate.")
-    webhook_concurrency: int = Field(default=16, ge=1, description="Most deliveries in flight at once.")
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Read timeout of one delivery.")
-    default_carrier: str = Field(default="stamps_com", description="carrierCode of shipments made by ship_order.")
-    default_service: str = Field(default="usps_priority_mail", description="serviceCode of those shipments.")
-
-
-class SandboxError(Exception):
-    """A refusal the API answers with ``status`` and ShipStation's error body."""
-
-    def __init__(self, status: int, message: str, exception_message: str | None = None) -> None:
-        super().__init__(exception_message or message)
-        self.status = status
-        self.message = message
-        self.exception_message = exception_message
-
-
-@dataclass
-class RateVerdict:
-    """Whether a request may run, and the ``X-Rate-Limit-*`` headers to send."""
-
-    allowed: bool
-    headers: dict[str, str]
-
-
-def _bad(detail: str) -> SandboxError:
-    return SandboxError(400, "The request is invalid.", detail)
-
-
-def _dec(value: Any, field: str) -> Decimal:
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _bad(f"{field} must be a number")
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        raise _bad(f"{field} must be a number") from None
-
-
-def _num(value: Decimal) -> float | int:
-    return int(value) if value == value.to_integral_value() else float(value)
+__all__ = ["SandboxError", "SandboxOptions", "ShipStationSandbox"]
 
 
 class ShipStationSandbox:
@@ -174,26 +116,26 @@ class ShipStationSandbox:
             SandboxError: 400 for a missing field or an order past the updatable statuses.
         """
         if not isinstance(body, Mapping):
-            raise _bad("the order must be a JSON object")
+            raise bad("the order must be a JSON object")
         number = body.get("orderNumber")
         if not isinstance(number, str) or not number.strip():
-            raise _bad("orderNumber is required")
+            raise bad("orderNumber is required")
         status = body.get("orderStatus")
         if status not in ORDER_STATUSES:
-            raise _bad(f"orderStatus must be one of {', '.join(sorted(ORDER_STATUSES))}")
+            raise bad(f"orderStatus must be one of {', '.join(sorted(ORDER_STATUSES))}")
         for field in ("billTo", "shipTo"):
             if not isinstance(body.get(field), Mapping):
-                raise _bad(f"{field} is required")
+                raise bad(f"{field} is required")
         order_date = body.get("orderDate")
         try:
             placed = parse_pacific(order_date) if isinstance(order_date, str) else None
         except ValueError:
             placed = None
         if placed is None:
-            raise _bad("orderDate is required (yyyy-MM-ddTHH:mm:ss.fffffff, Pacific time)")
+            raise bad("orderDate is required (yyyy-MM-ddTHH:mm:ss.fffffff, Pacific time)")
         raw_items = body.get("items") or []
         if not isinstance(raw_items, list) or not all(isinstance(i, Mapping) for i in raw_items):
-            raise _bad("items must be a list of items")
+            raise bad("items must be a list of items")
         with self._lock:
             now = self.clock()
             key = body.get("orderKey")
@@ -209,10 +151,8 @@ class ShipStationSandbox:
                     "awaiting_payment, awaiting_shipment and on_hold orders can.",
                 )
             items = [self._item(item, existing) for item in raw_items]
-            goods = sum((_dec(i.get("unitPrice"), "unitPrice") * int(i["quantity"]) for i in items), Decimal(0))
-            total = (
-                goods + _dec(body.get("taxAmount"), "taxAmount") + _dec(body.get("shippingAmount"), "shippingAmount")
-            )
+            goods = sum((dec(i.get("unitPrice"), "unitPrice") * int(i["quantity"]) for i in items), Decimal(0))
+            total = goods + dec(body.get("taxAmount"), "taxAmount") + dec(body.get("shippingAmount"), "shippingAmount")
             order = {
                 **{k: v for k, v in body.items() if k not in ("orderId", "items", "createDate", "modifyDate")},
                 "orderId": existing["orderId"] if existing else self._next("order"),
@@ -221,7 +161,7 @@ class ShipStationSandbox:
                 "createDate": existing["createDate"] if existing else to_pacific_text(now),
                 "modifyDate": to_pacific_text(now),
                 "items": items,
-                "orderTotal": _num(total),
+                "orderTotal": num(total),
                 "amountPaid": body.get("amountPaid", 0),
                 "taxAmount": body.get("taxAmount", 0),
                 "shippingAmount": body.get("shippingAmount", 0),
@@ -236,8 +176,8 @@ class ShipStationSandbox:
     def _item(self, item: Mapping[str, Any], existing: Mapping[str, Any] | None) -> dict[str, Any]:
         quantity = item.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            raise _bad("item quantity must be a whole number of at least 0")
-        _dec(item.get("unitPrice"), "unitPrice")
+            raise bad("item quantity must be a whole number of at least 0")
+        dec(item.get("unitPrice"), "unitPrice")
         previous = {i.get("lineItemKey"): i for i in (existing or {}).get("items", []) if i.get("lineItemKey")}
         kept = previous.get(item.get("lineItemKey"))
         now = to_pacific_text(self.clock())
@@ -252,7 +192,7 @@ class ShipStationSandbox:
     def create_orders(self, bodies: Sequence[Any]) -> dict[str, Any]:
         """``createorders``: each order upserted alone; failures are reported in a 200, as ShipStation does."""
         if len(bodies) > 100:
-            raise _bad("createorders accepts at most 100 orders")
+            raise bad("createorders accepts at most 100 orders")
         results: list[dict[str, Any]] = []
         for body in bodies:
             try:
@@ -291,10 +231,10 @@ class ShipStationSandbox:
         for name, field in (("orderNumber", "orderNumber"), ("orderStatus", "orderStatus"), ("orderKey", "orderKey")):
             if params.get(name):
                 rows = [r for r in rows if str(r.get(field)) == params[name]]
-        rows = _date_filter(rows, params, "createDate")
-        rows = _date_filter(rows, params, "modifyDate", prefix="modifyDate")
-        rows.sort(key=lambda r: (parse_pacific(r["createDate"]), r["orderId"]), reverse=_desc(params))
-        return _page(rows, params, "orders")
+        rows = date_filter(rows, params, "createDate")
+        rows = date_filter(rows, params, "modifyDate", prefix="modifyDate")
+        rows.sort(key=lambda r: (parse_pacific(r["createDate"]), r["orderId"]), reverse=descending(params))
+        return page_of(rows, params, "orders")
 
     def mark_as_shipped(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``markasshipped``: the order becomes ``shipped`` without a label (no shipment is created).
@@ -304,15 +244,15 @@ class ShipStationSandbox:
         """
         order_id = body.get("orderId")
         if isinstance(order_id, bool) or not isinstance(order_id, int):
-            raise _bad("orderId is required")
+            raise bad("orderId is required")
         if not isinstance(body.get("carrierCode"), str) or not body["carrierCode"]:
-            raise _bad("carrierCode is required")
+            raise bad("carrierCode is required")
         with self._lock:
             order = self.orders.get(order_id)
             if order is None:
                 raise SandboxError(404, f"Order {order_id} not found.")
             if order["orderStatus"] == "cancelled":
-                raise _bad(f"Order {order['orderNumber']} is cancelled and cannot be marked as shipped.")
+                raise bad(f"Order {order['orderNumber']} is cancelled and cannot be marked as shipped.")
             order.update(orderStatus="shipped", externallyFulfilled=True, shipDate=body.get("shipDate"),
                          carrierCode=body["carrierCode"], modifyDate=to_pacific_text(self.clock()))  # fmt: skip
             return {"orderId": order_id, "orderNumber": order["orderNumber"]}
@@ -417,7 +357,7 @@ class ShipStationSandbox:
             "shipmentId": shipment_id, "orderId": order["orderId"], "orderKey": order["orderKey"], "userId": None,
             "customerEmail": order.get("customerEmail"), "orderNumber": order["orderNumber"],
             "createDate": to_pacific_text(now), "shipDate": pacific_date(now).isoformat(),
-            "shipmentCost": _num(Decimal(str(cost))), "insuranceCost": 0,
+            "shipmentCost": num(Decimal(str(cost))), "insuranceCost": 0,
             "trackingNumber": f"9400{shipment_id:018d}", "isReturnLabel": False, "batchNumber": batch,
             "carrierCode": carrier_code or self.options.default_carrier,
             "serviceCode": service_code or self.options.default_service, "packageCode": "package",
@@ -456,14 +396,14 @@ class ShipStationSandbox:
             if params.get(name):
                 field = "batchNumber" if name == "batchId" else name
                 rows = [r for r in rows if str(r.get(field)) == params[name]]
-        rows = _date_filter(rows, params, "createDate")
-        rows = _date_filter(rows, params, "shipDate", prefix="shipDate")
-        rows = _date_filter(rows, params, "voidDate", prefix="voidDate")
+        rows = date_filter(rows, params, "createDate")
+        rows = date_filter(rows, params, "shipDate", prefix="shipDate")
+        rows = date_filter(rows, params, "voidDate", prefix="voidDate")
         sort = "shipDate" if params.get("sortBy", "").lower() == "shipdate" else "createDate"
-        rows.sort(key=lambda r: (parse_pacific(r[sort]), r["shipmentId"]), reverse=_desc(params))
+        rows.sort(key=lambda r: (parse_pacific(r[sort]), r["shipmentId"]), reverse=descending(params))
         if params.get("includeShipmentItems", "false").lower() != "true":
             rows = [{**r, "shipmentItems": None} for r in rows]
-        return _page(rows, params, "shipments")
+        return page_of(rows, params, "shipments")
 
     # --- webhooks ------------------------------------------------------------------------------
 
@@ -474,9 +414,9 @@ class ShipStationSandbox:
             SandboxError: 400 for an unknown event or a target that is not an http(s) URL.
         """
         if event not in HOOK_EVENTS:
-            raise _bad(f"event must be one of {', '.join(sorted(HOOK_EVENTS))}")
+            raise bad(f"event must be one of {', '.join(sorted(HOOK_EVENTS))}")
         if not isinstance(target_url, str) or not target_url.startswith(("http://", "https://")):
-            raise _bad("target_url must be an http(s) URL")
+            raise bad("target_url must be an http(s) URL")
         with self._lock:
             hook_id = self._next("hook")
             self.webhooks[hook_id] = {
@@ -520,45 +460,3 @@ class ShipStationSandbox:
     def delivery_log(self) -> list[dict[str, Any]]:
         """Every notification sent so far, with each attempt's status (the address shows its token)."""
         return [delivery.to_json() for delivery in list(self.sender.log)]
-
-
-def _desc(params: Mapping[str, str]) -> bool:
-    return params.get("sortDir", "ASC").upper() == "DESC"
-
-
-def _date_filter(
-    rows: list[dict[str, Any]], params: Mapping[str, str], field: str, *, prefix: str = "createDate"
-) -> list[dict[str, Any]]:
-    bounds: list[datetime | None] = []
-    for suffix in ("Start", "End"):
-        text = params.get(prefix + suffix)
-        if not text:
-            bounds.append(None)
-            continue
-        try:
-            bounds.append(parse_pacific(text))
-        except ValueError:
-            raise _bad(f"{prefix}{suffix} is not a date") from None
-    start, end = bounds
-    if start is None and end is None:
-        return rows
-    kept = []
-    for row in rows:
-        if not row.get(field):
-            continue
-        moment = parse_pacific(row[field])
-        if (start is None or moment >= start) and (end is None or moment <= end):
-            kept.append(row)
-    return kept
-
-
-def _page(rows: list[dict[str, Any]], params: Mapping[str, str], name: str) -> dict[str, Any]:
-    try:
-        page = int(params.get("page", "1"))
-        size = int(params.get("pageSize", "100"))
-    except ValueError:
-        raise _bad("page and pageSize must be whole numbers") from None
-    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
-        raise _bad(f"page must be at least 1 and pageSize 1..{MAX_PAGE_SIZE}")
-    total = len(rows)
-    return {name: rows[(page - 1) * size : page * size], "total": total, "page": page, "pages": math.ceil(total / size)}
