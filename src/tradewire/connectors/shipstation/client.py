@@ -26,7 +26,10 @@ from tradewire.connectors.shipstation.client_errors import (
     RATE_SCOPE,
     SYSTEM,
     RateHeaders,
+    ShipStationAuthError,
     ShipStationError,
+    ShipStationRateLimited,
+    ShipStationRejected,
     ShipStationUnavailable,
     UntrustedResourceUrl,
     describe_error,
@@ -43,6 +46,16 @@ from tradewire.connectors.shipstation.schemas import (
 )
 from tradewire.connectors.shipstation.settings import ShipStationSecrets, ShipStationSettings, resource_url_problem
 from tradewire.errors import PermanentError, VendorError
+
+__all__ = [
+    "ShipStationAuthError",
+    "ShipStationClient",
+    "ShipStationError",
+    "ShipStationRateLimited",
+    "ShipStationRejected",
+    "ShipStationUnavailable",
+    "UntrustedResourceUrl",
+]
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -36,7 +36,6 @@ from tradewire.connectors.shipstation.sandbox_query import (
     page_of,
 )
 
-
 __all__ = ["SandboxError", "SandboxOptions", "ShipStationSandbox"]
 
 
