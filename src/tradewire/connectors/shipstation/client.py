@@ -317,8 +317,13 @@ class ShipStationClient:
         self.check_resource_url(resource_url, path="/shipments")
         parts = urlsplit(resource_url)
         base = parts._replace(query="", fragment="").geturl()
-        params: dict[str, str | int] = dict(parse_qsl(parts.query, keep_blank_values=True))
-        params.pop("page", None)
+        params: dict[str, str | int] = {
+            name: value
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            if name.lower() not in ("page", "includeshipmentitems")
+        }
+        # Notifications often say includeShipmentItems=False; the items are what the mapping needs.
+        params["includeShipmentItems"] = "true"
         found: list[SsShipment] = []
         page = 1
         while True:

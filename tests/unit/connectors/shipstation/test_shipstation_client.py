@@ -130,7 +130,7 @@ def test_ship_notify_resource_is_fetched_with_basic_auth(make_app: MakeApp, make
         try:
             await client.upsert_order(body())
             made = app.state.shipstation.ship_order(body()["orderKey"], [[("a", 3)], [("b", 1)]], notify=False)
-            url = f"{BASE}/shipments?batchId={made[0]['batchNumber']}&includeShipmentItems=True"
+            url = f"{BASE}/shipments?batchId={made[0]['batchNumber']}&includeShipmentItems=False&page=3"
             return await client.fetch_ship_notify(url)
         finally:
             await client.aclose()
@@ -313,3 +313,22 @@ def test_shipment_date_filters_are_sent_in_pacific_time(make_app: MakeApp) -> No
     assert seen[0].params["createDateEnd"] == "2026-07-01T01:00:00.0000000"
     assert seen[0].params["includeShipmentItems"] == "true"
     assert "Authorization" not in str(seen[0])
+
+
+def test_credentials_revoked_mid_run_are_an_auth_error_at_once(make_app: MakeApp, make_client: MakeClient) -> None:
+    app = make_app()
+    client = make_client(app)
+
+    async def go() -> None:
+        try:
+            await client.orders_page()
+            app.state.shipstation.api_secret = "rotated-by-the-merchant"
+            await client.orders_page()
+        finally:
+            await client.aclose()
+
+    with pytest.raises(ShipStationAuthError) as caught:
+        run(go())
+    assert caught.value.status == 401
+    # Basic auth has no token to refresh: one 401 is final, and no second request was made.
+    assert app.state.shipstation.stats["auth_failures"] == 1

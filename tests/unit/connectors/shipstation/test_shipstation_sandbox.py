@@ -180,3 +180,32 @@ def test_shipping_sends_ship_notify_to_subscribers_with_duplicates(make_app: Mak
     assert [(d["topic"], d["duplicate"]) for d in log] == [("SHIP_NOTIFY", True)]
     assert [(a["status"], a["duplicate"]) for a in log[0]["attempts"]] == [(200, False), (200, True)]
     assert SPEC.sandbox is not None
+
+
+def test_out_of_order_knob_holds_a_notification_back(make_app: MakeApp) -> None:
+    receiver = Receiver()
+    app = make_app(
+        FaultKnobs(out_of_order_rate=1.0, seed=3),
+        options=SandboxOptions(out_of_order_delay_seconds=0.05),
+        webhook_transport=httpx.ASGITransport(app=receiver.app),
+    )
+    state = app.state.shipstation
+    state.subscribe(f"https://tradewire.example/hooks/ss?token={TOKEN}", "SHIP_NOTIFY")
+    state.upsert_order(order_to_createorder(sample_order()))
+
+    async def go() -> None:
+        async with app.router.lifespan_context(app):
+            first = state.ship_order(KEY, [[("a", 3)]])
+            state.set_knobs(out_of_order_rate=0.0)
+            second = state.ship_order(KEY, [[("b", 1)]])
+            batches.extend([first[0]["batchNumber"], second[0]["batchNumber"]])
+            for _ in range(200):
+                if state.sender.busy == 0:
+                    break
+                await asyncio.sleep(0.01)
+
+    batches: list[str] = []
+    asyncio.run(go())
+    assert [d["out_of_order"] for d in state.delivery_log()] == [True, False]
+    arrived = [json.loads(body)["resource_url"].split("batchId=")[1].split("&")[0] for body, _ in receiver.bodies]
+    assert arrived == [batches[1], batches[0]]  # the later batch overtook the held-back one
