@@ -107,6 +107,7 @@ def shipment_to_canonical(
         MappingError: not a shipment, no order number, no items (read without
             ``includeShipmentItems=true``), or an unreadable date.
     """
+    _refuse_wrappers(payload, "shipments", "shipment")
     try:
         shipment = SsShipment.model_validate(dict(payload))
     except ValidationError as exc:
@@ -277,6 +278,7 @@ def order_to_canonical(
     Raises:
         MappingError: not an order, no items, an unreadable date, or amounts that do not add up.
     """
+    _refuse_wrappers(payload, "orders", "order")
     try:
         order = SsOrder.model_validate(dict(payload))
     except ValidationError as exc:
@@ -347,6 +349,17 @@ def _order_lines(items: list[SsItem], record: str) -> tuple[list[OrderLine], Dec
     if not lines:
         raise MappingError(f"{record} has no items")
     return lines, discount
+
+
+def _refuse_wrappers(payload: Mapping[str, Any], plural: str, singular: str) -> None:
+    """Name the two things people often give instead of one record: a notification and a list page."""
+    if "resource_url" in payload and "resource_type" in payload:
+        raise MappingError(
+            f"this is a {payload.get('resource_type')} notification, not a {singular}: GET its resource_url "
+            f"({str(payload.get('resource_url'))[:120]}) and map one element of '{plural}'"
+        )
+    if isinstance(payload.get(plural), list):
+        raise MappingError(f"this is a page of {plural}; give one element of '{plural}'")
 
 
 def _first(exc: ValidationError) -> str:

@@ -193,3 +193,14 @@ def test_tradewire_map_reads_a_shipment_and_writes_an_order() -> None:
     assert body["orderKey"] == OUR_KEY
     with pytest.raises(MappingError, match="includeShipmentItems"):
         map_record("shipstation", "shipment", json.dumps(example(shipmentItems=None)).encode())
+
+
+def test_a_notification_or_a_list_page_is_named_for_what_it_is() -> None:
+    fixture = Path(__file__).parents[3] / "fixtures" / "vendor" / "shipstation_v1_order_notify_webhook_THIRDPARTY.json"
+    with pytest.raises(MappingError, match="ORDER_NOTIFY notification, not a shipment: GET its resource_url"):
+        map_record("shipstation", "shipment", fixture.read_bytes())
+    page = json.dumps({"shipments": [example()], "total": 1, "page": 1, "pages": 1}).encode()
+    with pytest.raises(MappingError, match="page of shipments; give one element"):
+        map_record("shipstation", "shipment", page)
+    with pytest.raises(MappingError, match="page of orders"):
+        map_record("shipstation", "order", b'{"orders": [], "total": 0, "page": 1, "pages": 0}')
