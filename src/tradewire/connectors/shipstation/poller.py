@@ -47,10 +47,19 @@ def parse_cursor(cursor: str) -> datetime:
     return datetime.strptime(cursor, _CURSOR_FORMAT).replace(tzinfo=UTC)
 
 
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_pacific(text)
+    except ValueError:
+        return None  # the mapping names the bad date when the record is processed
+
+
 def shipment_event(shipment: SsShipment, *, connection_id: str, received: datetime) -> InboundEvent:
     """The event one polled shipment means: ``shipment.created``, or ``shipment.voided`` once voided."""
-    created = parse_pacific(shipment.create_date) if shipment.create_date else received
-    changed = parse_pacific(shipment.void_date) if shipment.voided and shipment.void_date else created
+    created = _when(shipment.create_date) or received
+    changed = (_when(shipment.void_date) if shipment.voided else None) or created
     order = shipment.order_id if shipment.order_id is not None else f"shipment-{shipment.shipment_id}"
     return InboundEvent(
         event_type="shipment.voided" if shipment.voided else "shipment.created",
@@ -90,8 +99,9 @@ class ShipmentPoller:
             )
             records: list[PolledRecord] = []
             for shipment in batch.shipments:
-                if shipment.create_date:
-                    high = max(high, min(parse_pacific(shipment.create_date), now))
+                created = _when(shipment.create_date)
+                if created is not None:
+                    high = max(high, min(created, now))
                 event = shipment_event(shipment, connection_id=self.connection_id, received=now)
                 body = json.dumps(shipment.model_dump(mode="json", by_alias=True), separators=(",", ":"))
                 records.append(PolledRecord(event=event, body=body.encode("utf-8")))

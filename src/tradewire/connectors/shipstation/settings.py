@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from tradewire.canonical import is_currency
+
 DEFAULT_BASE_URL = "https://ssapi.shipstation.com"
 MIN_WEBHOOK_TOKEN = 24
 
@@ -88,12 +90,6 @@ class ShipStationSettings(BaseModel):
     poll_lookback_hours: float = Field(
         default=24.0, gt=0, le=24 * 90, description="How far back the first poll of a connection reads."
     )
-    requests_per_minute: int = Field(
-        default=40,
-        ge=1,
-        le=10_000,
-        description="The account's V1 limit per API key+secret (40/min unless ShipStation raised it).",
-    )
     timeout_seconds: float = Field(default=30.0, gt=0, le=300, description="Connect/read/write timeout per request.")
 
     @field_validator("base_url")
@@ -111,8 +107,11 @@ class ShipStationSettings(BaseModel):
 
     @field_validator("currency")
     @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
+    def _check_currency(cls, value: str) -> str:
+        value = value.upper()
+        if not is_currency(value):
+            raise ValueError(f"currency must be an ISO 4217 code, got {value!r}")
+        return value
 
     def trusted_origins(self) -> set[tuple[str, str, int]]:
         """Origins the client may send credentials to: ``base_url`` and ``resource_origins``."""

@@ -332,3 +332,41 @@ def test_credentials_revoked_mid_run_are_an_auth_error_at_once(make_app: MakeApp
     assert caught.value.status == 401
     # Basic auth has no token to refresh: one 401 is final, and no second request was made.
     assert app.state.shipstation.stats["auth_failures"] == 1
+
+
+def test_html_error_pages_are_classified_by_status_and_quoted_briefly() -> None:
+    page = b"<html><body><h1>503 Service Temporarily Unavailable</h1>" + b"x" * 2000 + b"</body></html>"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = 503 if request.url.path == "/orders" else 400
+        return httpx.Response(status, content=page, headers={"Content-Type": "text/html"})
+
+    client = ShipStationClient(
+        ShipStationSettings(base_url=BASE),
+        ShipStationSecrets.model_validate(CREDS),
+        transport=httpx.MockTransport(answer),
+    )
+    with pytest.raises(ShipStationUnavailable) as down:
+        run(client.orders_page())
+    assert down.value.status == 503
+    with pytest.raises(ShipStationRejected) as refused:
+        run(client.get_order(5))
+    assert "503 Service Temporarily Unavailable" in refused.value.message
+    assert len(refused.value.message) < 700
+
+
+def test_secrets_never_show_in_reprs_or_dumps() -> None:
+    creds = {"api_key": "key-4f1c9a", "api_secret": "secret-7d2e0b", "webhook_token": "token-" + "9" * 30}
+    secrets = ShipStationSecrets.model_validate(creds)
+    client = ShipStationClient(ShipStationSettings(), secrets)
+    for text in (repr(secrets), str(secrets), secrets.model_dump_json(), repr(client)):
+        for value in creds.values():
+            assert value not in text
+
+
+def test_settings_refuse_what_cannot_work() -> None:
+    for bad in ({"base_url": "ftp://x"}, {"currency": "XYZ"}, {"resource_origins": ["not a url"]}, {"page_size": 501}):
+        with pytest.raises(ValueError):
+            ShipStationSettings.model_validate(bad)
+    with pytest.raises(ValueError):
+        ShipStationSecrets.model_validate({**CREDS, "webhook_token": "short"})
