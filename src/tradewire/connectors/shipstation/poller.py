@@ -72,6 +72,30 @@ def shipment_event(shipment: SsShipment, *, connection_id: str, received: dateti
     )
 
 
+def shipment_record(shipment: SsShipment, *, connection_id: str, received: datetime) -> PolledRecord:
+    """One shipment as a message: its event and its JSON (what ``shipment_to_canonical`` reads)."""
+    body = json.dumps(shipment.model_dump(mode="json", by_alias=True), separators=(",", ":"))
+    return PolledRecord(
+        event=shipment_event(shipment, connection_id=connection_id, received=received), body=body.encode("utf-8")
+    )
+
+
+async def ship_notify_records(
+    client: ShipStationClient, resource_url: str, *, connection_id: str, now: datetime
+) -> list[PolledRecord]:
+    """Expand a stored SHIP_NOTIFY notification into per-shipment records, exactly as the poller makes them.
+
+    The idempotency keys are the poller's (``shipment:<id>``), so storing these records and
+    polling the same shipments later makes one message per shipment, not two.
+
+    Raises:
+        UntrustedResourceUrl: ``resource_url`` is not at the connection's API (nothing is sent).
+        ShipStationError: as any client call.
+    """
+    shipments = await client.fetch_ship_notify(resource_url)
+    return [shipment_record(s, connection_id=connection_id, received=now) for s in shipments]
+
+
 class ShipmentPoller:
     """The ``Poller`` of one connection's shipments."""
 
@@ -102,9 +126,7 @@ class ShipmentPoller:
                 created = _when(shipment.create_date)
                 if created is not None:
                     high = max(high, min(created, now))
-                event = shipment_event(shipment, connection_id=self.connection_id, received=now)
-                body = json.dumps(shipment.model_dump(mode="json", by_alias=True), separators=(",", ":"))
-                records.append(PolledRecord(event=event, body=body.encode("utf-8")))
+                records.append(shipment_record(shipment, connection_id=self.connection_id, received=now))
             last = page >= batch.pages or not batch.shipments
             if last:
                 high = max(high, now - overlap)

@@ -29,7 +29,11 @@ from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
 
 TOKEN_PARAM = "token"  # noqa: S105 - the query parameter's name, not a secret
 MAX_BODY_BYTES = 16 * 1024
-SHIP_EVENTS: dict[str, str] = {"SHIP_NOTIFY": "shipment.created", "ITEM_SHIP_NOTIFY": "shipment.created"}
+# A notification is not a shipment: it names a batch to read. The flow expands it with
+# ``poller.ship_notify_records`` into the same per-shipment records the poller makes, so a
+# shipment seen by both the webhook and the poll is one message (key ``shipment:<id>``).
+BATCH_EVENT = "shipment_batch.notified"
+SHIP_EVENTS: dict[str, str] = {"SHIP_NOTIFY": BATCH_EVENT, "ITEM_SHIP_NOTIFY": BATCH_EVENT}
 _BATCH_PARAMS = ("batchid", "importbatch")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)

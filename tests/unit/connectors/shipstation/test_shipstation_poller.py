@@ -7,14 +7,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from shipstation_helpers import connection, run, sample_order
+from shipstation_helpers import CREDS, connection, run, sample_order
 from starlette.applications import Starlette
 
 from tradewire.connectors.base.budget import UnlimitedBudget
-from tradewire.connectors.base.spec import PolledPage
+from tradewire.connectors.base.spec import PolledPage, PolledRecord
 from tradewire.connectors.shipstation import SPEC
+from tradewire.connectors.shipstation.client import ShipStationClient
 from tradewire.connectors.shipstation.mapping import order_to_createorder, shipment_to_canonical
-from tradewire.connectors.shipstation.poller import format_cursor, parse_cursor
+from tradewire.connectors.shipstation.poller import format_cursor, parse_cursor, ship_notify_records
+from tradewire.connectors.shipstation.settings import ShipStationSecrets, ShipStationSettings
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)  # 01:00 PDT, the hour before the fall-back
 
@@ -102,3 +104,52 @@ def test_a_quiet_account_still_moves_the_cursor_forward(make_app: Callable[..., 
     assert [len(p.records) for p in pages] == [0]
     assert pages[0].cursor == format_cursor(T0 - timedelta(seconds=900))
     assert format_cursor(T0) == "2026-11-01T08:00:00.000000Z"
+
+
+def test_a_notification_expands_to_the_records_the_poll_makes(make_app: Callable[..., Starlette]) -> None:
+    clock = Clock(T0)
+    app = make_app(clock=clock)
+    state = app.state.shipstation
+    key = "5b0f3c64-0d38-4b8e-9a55-7d5c2b1f7e42"
+    state.upsert_order(order_to_createorder(sample_order("#42", key)))
+    made = state.ship_order(key, [[("a", 1)], [("a", 2), ("b", 1)]], notify=False)
+    url = f"https://ssapi.shipstation.com/shipments?batchId={made[0]['batchNumber']}&includeShipmentItems=False"
+    client = ShipStationClient(
+        ShipStationSettings(base_url="https://ssapi.shipstation.com"),
+        ShipStationSecrets.model_validate(CREDS),
+        transport=httpx.ASGITransport(app=app),
+    )
+
+    async def expand() -> list[PolledRecord]:
+        try:
+            return await ship_notify_records(client, url, connection_id="conn-ss", now=clock.now)
+        finally:
+            await client.aclose()
+
+    from_webhook = run(expand())
+    from_poll = [r for p in poll(app, None, clock.now) for r in p.records]
+    assert [(r.event.idempotency_key, r.event.ordering_key) for r in from_webhook] == [
+        (r.event.idempotency_key, r.event.ordering_key) for r in from_poll
+    ]
+    assert [json.loads(r.body)["shipmentItems"] is not None for r in from_webhook] == [True, True]
+
+
+def test_an_unreadable_create_date_does_not_stop_the_poll() -> None:
+    now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        shipment = {"shipmentId": 9, "orderId": 1, "orderNumber": "#1", "createDate": "someday", "shipmentItems": []}
+        return httpx.Response(200, json={"shipments": [shipment], "total": 1, "page": 1, "pages": 1})
+
+    stream = SPEC.pollers[0]
+    poller = stream.open(connection(), UnlimitedBudget(), httpx.MockTransport(answer))
+
+    async def go() -> list[PolledPage]:
+        try:
+            return [page async for page in poller.pages(format_cursor(now - timedelta(hours=1)), now=now)]
+        finally:
+            await poller.aclose()
+
+    pages = run(go())
+    assert [r.event.idempotency_key for r in pages[0].records] == ["shipment:9"]
+    assert pages[0].cursor == format_cursor(now - timedelta(seconds=900))

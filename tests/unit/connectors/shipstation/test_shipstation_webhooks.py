@@ -26,7 +26,7 @@ def test_spec_exposes_the_receiver() -> None:
 def test_the_right_token_verifies_and_the_event_names_the_batch() -> None:
     HOOKS.verify(BODY, {}, connection(), now=NOW, query={"token": TOKEN})
     event = HOOKS.parse(BODY, {}, connection(), now=NOW, query={"token": TOKEN})
-    assert event.event_type == "shipment.created"
+    assert event.event_type == "shipment_batch.notified"
     assert event.idempotency_key == notification_key("SHIP_NOTIFY", URL)
     assert event.object_type == "shipment_batch"
     assert event.external_id == "98765"
