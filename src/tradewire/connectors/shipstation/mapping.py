@@ -209,19 +209,28 @@ def order_status_for(order: Order) -> str:
     return "awaiting_shipment"
 
 
-def order_to_createorder(order: Order, *, store_id: int | None = None) -> dict[str, Any]:
+def order_to_createorder(
+    order: Order, *, store_id: int | None = None, account_currency: str | None = None
+) -> dict[str, Any]:
     """The ``POST /orders/createorder`` body of ``order`` (the whole order: ShipStation has no partial update).
 
     ``orderKey`` is the canonical order id, so a retry or an update replaces the same order.
     Line discounts and order discounts travel as one negative adjustment item (ShipStation
-    items have no discount field); amounts are in the order's currency, which must be the
-    account's.
+    items have no discount field). When prices include tax (``taxes_included``) the order's
+    ``taxAmount`` is 0, as ShipStation adds it to the items' total; each item still carries its tax.
+    ShipStation amounts carry no currency: with ``account_currency`` given, an order in another
+    currency is refused rather than shown with the wrong amounts.
 
     Raises:
-        MappingError: the order has no shipping address (ShipStation cannot ship it).
+        MappingError: no shipping address (ShipStation cannot ship it), or a currency other than the account's.
     """
     if order.shipping_address is None:
         raise MappingError(f"order {order.number} has no shipping address; ShipStation needs shipTo")
+    if account_currency is not None and order.currency != account_currency.upper():
+        raise MappingError(
+            f"order {order.number} is in {order.currency} but the ShipStation account works in {account_currency.upper()}"
+            " (ShipStation amounts carry no currency)"
+        )
     name = order.customer.display_name
     items: list[dict[str, Any]] = []
     for line in order.lines:
@@ -252,7 +261,7 @@ def order_to_createorder(order: Order, *, store_id: int | None = None) -> dict[s
         "shipTo": _ss_address(order.shipping_address, name),
         "items": items,
         "amountPaid": _money(order.total) if status == "awaiting_shipment" else 0.0,
-        "taxAmount": _money(order.tax_total),
+        "taxAmount": 0.0 if order.taxes_included else _money(order.tax_total),
         "shippingAmount": _money(order.shipping_total),
         "customerNotes": order.note,
         "advancedOptions": {"source": order.source.system, "customField1": order.source.external_id},

@@ -204,3 +204,17 @@ def test_a_notification_or_a_list_page_is_named_for_what_it_is() -> None:
         map_record("shipstation", "shipment", page)
     with pytest.raises(MappingError, match="page of orders"):
         map_record("shipstation", "order", b'{"orders": [], "total": 0, "page": 1, "pages": 0}')
+
+
+def test_an_order_in_another_currency_than_the_account_is_refused() -> None:
+    euro = sample_order().model_copy(update={"currency": "EUR"})
+    with pytest.raises(MappingError, match="in EUR but the ShipStation account works in USD"):
+        order_to_createorder(euro, account_currency="usd")
+    assert order_to_createorder(sample_order(), account_currency="USD")["orderKey"] == OUR_KEY
+
+
+def test_tax_included_prices_send_no_extra_order_tax() -> None:
+    order = sample_order().model_copy(update={"taxes_included": True, "total": Decimal("83.95")})
+    body = order_to_createorder(order)
+    assert body["taxAmount"] == 0.0
+    assert body["amountPaid"] == 83.95
