@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -315,11 +314,11 @@ class ShipStationClient:
                 as for any call.
         """
         self.check_resource_url(resource_url, path="/shipments")
-        parts = urlsplit(resource_url)
-        base = parts._replace(query="", fragment="").geturl()
+        parsed = httpx.URL(resource_url)
+        base = str(parsed.copy_with(query=None, fragment=None))
         params: dict[str, str | int] = {
             name: value
-            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            for name, value in parsed.params.multi_items()
             if name.lower() not in ("page", "includeshipmentitems")
         }
         # Notifications often say includeShipmentItems=False; the items are what the mapping needs.

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tradewire.canonical import is_currency
@@ -13,40 +12,45 @@ MIN_WEBHOOK_TOKEN = 24
 
 
 def origin(url: str) -> tuple[str, str, int]:
-    """``(scheme, host, port)`` of ``url``, lower-cased, with the scheme's default port filled in.
+    """``(scheme, host, port)`` of ``url`` as httpx (the client that sends) reads it, default port filled in.
 
     Raises:
         ValueError: not an absolute http(s) URL.
     """
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError):
+        raise ValueError(f"not a URL: {url[:80]!r}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"not an absolute http(s) URL: {url[:80]!r}")
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, parts.hostname.lower(), port
+    return parsed.scheme, parsed.host.lower(), parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
 def resource_url_problem(settings: ShipStationSettings, url: str, *, path: str) -> str | None:
     """Why the API credentials must not be sent to ``url``, or None when they may.
 
-    The URL must be absolute http(s) without user or password, at ``base_url``'s origin (scheme,
-    host, port) or one of ``resource_origins``, and name ``path`` under the API root.
+    The URL must be absolute http(s) without user or password, whitespace or control
+    characters, at ``base_url``'s origin (scheme, host, port) or one of ``resource_origins``,
+    and name ``path`` under the API root. It is read with httpx, the parser that will send it,
+    so what is checked is what is requested.
     """
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "resource_url contains whitespace or control characters"
     try:
         where = origin(url)
     except ValueError:
         return f"resource_url is not an absolute http(s) URL: {url[:120]!r}"
-    parts = urlsplit(url.strip())
-    if parts.username is not None or parts.password is not None:
+    parsed = httpx.URL(url)
+    if parsed.userinfo:
         return "resource_url carries a user or password"
     if where not in settings.trusted_origins():
         return (
             f"resource_url points at {where[0]}://{where[1]}:{where[2]}, not at this connection's ShipStation API "
             f"({settings.base_url}); credentials are never sent elsewhere"
         )
-    root = urlsplit(settings.base_url).path.rstrip("/")
-    if parts.path.rstrip("/") not in (f"{root}{path}", path):
-        return f"resource_url names {parts.path[:80]!r}, expected {path!r}"
+    root = httpx.URL(settings.base_url).path.rstrip("/")
+    if parsed.path.rstrip("/") not in (f"{root}{path}", path):
+        return f"resource_url names {parsed.path[:80]!r}, expected {path!r}"
     return None
 
 

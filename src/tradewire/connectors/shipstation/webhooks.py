@@ -18,8 +18,8 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 from pydantic import ValidationError
 
 from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, SingleDelivery
@@ -158,7 +158,7 @@ class ShipStationWebhooks(SingleDelivery):
 
 
 def _batch_id(url: str) -> str | None:
-    for name, value in parse_qsl(urlsplit(url).query):
+    for name, value in httpx.URL(url).params.multi_items():
         if name.lower() in _BATCH_PARAMS and value and len(value) <= 64:
             return value
     return None

@@ -153,6 +153,13 @@ def test_ship_notify_resource_is_fetched_with_basic_auth(make_app: MakeApp, make
         "https://ssapi.shipstation.com/accounts/listtags",
         "//evil.example.com/shipments",
         "file:///etc/passwd",
+        "https://ssapi.shipstation.com\\@evil.example.com/shipments",
+        "https://ssapi.shipstation.com:443@evil.example.com/shipments",
+        "https://evil.example.com#@ssapi.shipstation.com/shipments",
+        "https://ssapi.shipstation.com\t/shipments",
+        "https://ssapi.shipstation.com /shipments",
+        "https://ssapi.shipstation.com/shipments/../accounts/listtags",
+        "https://ssapi.shipstation.com%40evil.example.com/shipments",
     ],
 )
 def test_resource_urls_off_the_api_host_are_refused_before_any_request(
