@@ -105,6 +105,28 @@ def netsuite(limited: bool) -> Harness:
     return Harness(server, lambda budget: NetSuiteClient(settings, secrets_, budget=budget), call)
 
 
+def shipstation(limited: bool) -> Harness:
+    from tradewire.connectors.shipstation.client import ShipStationClient
+    from tradewire.connectors.shipstation.sandbox import create_sandbox
+    from tradewire.connectors.shipstation.sandbox_query import SandboxOptions
+    from tradewire.connectors.shipstation.settings import ShipStationSecrets, ShipStationSettings
+
+    key, secret = secrets.token_hex(8), secrets.token_hex(16)
+    options = SandboxOptions() if limited else SandboxOptions(requests_per_minute=10**9)
+    app = create_sandbox(api_key=key, api_secret=secret, options=options)
+    server = LoopbackServer(app).start()
+    settings = ShipStationSettings(base_url=server.url)
+    secrets_ = ShipStationSecrets.model_validate(
+        {"api_key": key, "api_secret": secret, "webhook_token": secrets.token_hex(16)}
+    )
+
+    async def call(client: ShipStationClient) -> float:
+        await client.shipments_page(page=1, page_size=50)
+        return 1.0
+
+    return Harness(server, lambda budget: ShipStationClient(settings, secrets_, budget=budget), call)
+
+
 CASES: dict[str, Case] = {
     "shopify": Case(
         "shopify", "GraphQL order (full, 50 lines)", "cost points",
@@ -113,5 +135,9 @@ CASES: dict[str, Case] = {
     "netsuite": Case(
         "netsuite", "REST GET inventoryItem", "requests",
         "5 concurrent requests (shared tier); no rate limit", None, 0.0, netsuite,
+    ),
+    "shipstation": Case(
+        "shipstation", "V1 GET /shipments (page of 50)", "requests",
+        "40 requests per 60 s window per key+secret", 40 / 60.0, 0.0, shipstation,
     ),
 }  # fmt: skip
