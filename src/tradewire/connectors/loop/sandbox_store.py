@@ -509,6 +509,17 @@ class SandboxLoop:
             text = text.replace("/", "\\/")
         return text.encode("utf-8")
 
+    def webhook_body(self, topic: str, trigger: str, return_id: int) -> bytes:
+        """The exact bytes a delivery of ``trigger`` about the return would carry now (for tests and docs).
+
+        Raises:
+            KeyError: no such return.
+        """
+        with self._lock:
+            record = self.returns[return_id]
+            labels = record.get("labels") or []
+            return self._body(topic, trigger, record, labels[-1] if topic == "label" and labels else None)
+
     def _emit(
         self, topic: str, trigger: str, record: Mapping[str, Any], *, label: Mapping[str, Any] | None = None
     ) -> None:

@@ -19,7 +19,9 @@ from tradewire.connectors.loop.settings import LoopSecrets, LoopSettings
 @pytest.fixture
 def make_app() -> Callable[..., Starlette]:
     def make(knobs: FaultKnobs | None = None, **kwargs: Any) -> Starlette:
-        return create_sandbox(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, knobs=knobs or FaultKnobs(seed=1), seed=4, **kwargs)
+        return create_sandbox(
+            api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, knobs=knobs or FaultKnobs(seed=1), seed=4, **kwargs
+        )
 
     return make
 

@@ -21,11 +21,17 @@ def connection(secret: str = WEBHOOK_SECRET, previous: str | None = None, **sett
     if previous is not None:
         secrets["previous_webhook_secret"] = previous
     return Connection(
-        id="conn-loop", client_id="client-1", system="loop", settings={"base_url": BASE_URL, **settings}, secrets=secrets
+        id="conn-loop",
+        client_id="client-1",
+        system="loop",
+        settings={"base_url": BASE_URL, **settings},
+        secrets=secrets,
     )
 
 
-def collect_deliveries(app: Starlette, drive: Callable[[], None], statuses: list[int] | None = None) -> list[httpx.Request]:
+def collect_deliveries(
+    app: Starlette, drive: Callable[[], None], statuses: list[int] | None = None
+) -> list[httpx.Request]:
     """Run ``drive`` inside the sandbox's lifespan and return every webhook POST it made."""
     sent: list[httpx.Request] = []
     answers = statuses or [200]

@@ -56,7 +56,8 @@ def test_list_follows_next_page_urls_to_the_end(make_app: MakeApp, make_client: 
     app = make_app()
     seeded = {str(r["id"]) for r in app.state.loop.create_returns(7)}
     ids = run(_use(make_client(app, page_size=3), _all_ids))
-    assert sorted(ids) == sorted(seeded) and len(ids) == 7
+    assert sorted(ids) == sorted(seeded)
+    assert len(ids) == 7
 
 
 def test_list_filters_by_state_and_date_field(make_app: MakeApp, make_client: MakeClient) -> None:
@@ -102,7 +103,8 @@ def test_details_reads_one_return_and_404_is_not_found(make_app: MakeApp, make_c
     app = make_app()
     created = app.state.loop.create_returns(1)[0]
     got = run(_use(make_client(app), lambda c: c.get_return(created["id"])))
-    assert got.id == str(created["id"]) and got.line_items
+    assert got.id == str(created["id"])
+    assert got.line_items
     with pytest.raises(LoopNotFound) as caught:
         run(_use(make_client(app), lambda c: c.get_return(999999)))
     assert not isinstance(caught.value, RetryableError)
@@ -124,7 +126,8 @@ def test_process_flagged_return_is_permanent_and_readable(make_app: MakeApp, mak
     with pytest.raises(LoopUnprocessable) as caught:
         run(_use(make_client(app), lambda c: c.process_return(rid)))
     error = caught.value
-    assert isinstance(error, PermanentError) and not isinstance(error, RetryableError)
+    assert isinstance(error, PermanentError)
+    assert not isinstance(error, RetryableError)
     assert error.code == "UNPROCESSABLE_FLAGGED_RETURN"
     assert "Return is open and therefore cannot be processed." in str(error)
     assert loop.get_return(rid)["state"] == "open"
@@ -134,7 +137,9 @@ def test_fixture_error_body_is_unprocessable_at_any_4xx_or_in_a_200() -> None:
     body = (FIXTURES / "loop_process_return_error.json").read_bytes()
     for status in (400, 422, 200):
         transport = httpx.MockTransport(lambda request, status=status: httpx.Response(status, content=body))
-        client = LoopClient(LoopSettings(base_url="http://x/api/v1"), LoopSecrets(api_key="k", webhook_secret="s"), transport=transport)
+        client = LoopClient(
+            LoopSettings(base_url="http://x/api/v1"), LoopSecrets(api_key="k", webhook_secret="s"), transport=transport
+        )
         with pytest.raises(LoopUnprocessable, match="UNPROCESSABLE_FLAGGED_RETURN"):
             run(_use(client, lambda c: c.process_return(1673)))
 
@@ -187,7 +192,8 @@ def test_bad_key_or_wrong_scope_is_an_auth_error(make_app: MakeApp, make_client:
         run(_use(make_client(app, api_key=key), lambda c: c.get_return(1)))
     assert isinstance(caught.value, AuthError)
     assert "Returns" in str(caught.value)
-    assert key not in str(caught.value) and API_KEY not in str(caught.value)
+    assert key not in str(caught.value)
+    assert API_KEY not in str(caught.value)
 
 
 def test_401_mid_run_stops_with_an_auth_error(make_app: MakeApp, make_client: MakeClient) -> None:
@@ -235,7 +241,8 @@ def test_per_key_bucket_throttles_a_burst(make_app: MakeApp, make_client: MakeCl
 
     with pytest.raises(LoopRateLimited) as caught:
         run(_use(make_client(app), go))
-    assert caught.value.retry_after is not None and caught.value.retry_after >= 1
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after >= 1
 
 
 def test_rate_headers_are_fed_to_the_budget(make_app: MakeApp, make_client: MakeClient) -> None:
@@ -289,13 +296,18 @@ def test_timeouts_and_unreachable_hosts_are_retryable() -> None:
     def hang(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
 
-    client = LoopClient(LoopSettings(), LoopSecrets(api_key="k", webhook_secret="s"), transport=httpx.MockTransport(hang))
+    client = LoopClient(
+        LoopSettings(), LoopSecrets(api_key="k", webhook_secret="s"), transport=httpx.MockTransport(hang)
+    )
     with pytest.raises(LoopUnavailable, match="timed out"):
         run(_use(client, lambda c: c.get_return(1)))
 
 
 def test_validation_error_bodies_are_readable_and_permanent() -> None:
-    body = {"message": "The given data was invalid.", "errors": {"to": ["The to must be a date after or equal to from."]}}
+    body = {
+        "message": "The given data was invalid.",
+        "errors": {"to": ["The to must be a date after or equal to from."]},
+    }
     transport = httpx.MockTransport(lambda request: httpx.Response(422, json=body))
     client = LoopClient(LoopSettings(), LoopSecrets(api_key="k", webhook_secret="s"), transport=transport)
     with pytest.raises(LoopRejected) as caught:
@@ -309,7 +321,10 @@ def test_next_page_url_is_followed_on_our_own_host_only() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         hosts.append(request.url.host)
         if "cursor" not in request.url.params:
-            page = {"returns": [{"id": 1}], "nextPageUrl": "https://evil.example/api/v1/warehouse/return/list?cursor=abc"}
+            page = {
+                "returns": [{"id": 1}],
+                "nextPageUrl": "https://evil.example/api/v1/warehouse/return/list?cursor=abc",
+            }
             return httpx.Response(200, json=page)
         assert request.headers["X-Authorization"] == "k"
         return httpx.Response(200, json={"returns": [{"id": "2"}], "nextPageUrl": None, "previousPageUrl": "x"})
@@ -361,7 +376,8 @@ def test_query_parameters_follow_loops_documented_format() -> None:
 def test_secrets_never_show_in_repr() -> None:
     secrets = LoopSecrets(api_key="sk-live-123", webhook_secret="whsec-456")
     client = LoopClient(LoopSettings(), secrets)
-    assert "sk-live-123" not in repr(secrets) and "whsec-456" not in repr(secrets)
+    assert "sk-live-123" not in repr(secrets)
+    assert "whsec-456" not in repr(secrets)
     assert "sk-live-123" not in repr(client)
     run(client.aclose())
     assert json.dumps(secrets.model_dump(mode="json")).count("*") > 0

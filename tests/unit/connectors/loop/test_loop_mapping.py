@@ -73,7 +73,10 @@ def test_mapping_is_deterministic_and_ids_are_stable_across_id_types() -> None:
         ({"state": "open", "labels": []}, ReturnStatus.AUTHORIZED),
         ({"state": "needs review", "labels": []}, ReturnStatus.REQUESTED),
         ({"state": "open", "labels": [{"status": "pre_transit", "tracking_number": "1"}]}, ReturnStatus.AUTHORIZED),
-        ({"state": "open", "labels": [{"label_status": "out_for_delivery", "tracking_number": "1"}]}, ReturnStatus.IN_TRANSIT),
+        (
+            {"state": "open", "labels": [{"label_status": "out_for_delivery", "tracking_number": "1"}]},
+            ReturnStatus.IN_TRANSIT,
+        ),
         ({"state": "open", "labels": [{"status": "delivered", "tracking_number": "1"}]}, ReturnStatus.RECEIVED),
         ({"state": "open", "trigger": "restock.requested", "topic": "restock"}, ReturnStatus.RECEIVED),
         ({"state": "closed"}, ReturnStatus.CLOSED),
@@ -162,7 +165,8 @@ def test_every_sandbox_return_maps_through_its_whole_life() -> None:
     loop.cancel(created[3]["id"])
     loop.expire(created[4]["id"])
     mapped = {r["id"]: to_canonical(r) for r in loop.all_returns()}
-    assert mapped[rid].status is ReturnStatus.IN_TRANSIT and mapped[rid].tracking_number
+    assert mapped[rid].status is ReturnStatus.IN_TRANSIT
+    assert mapped[rid].tracking_number
     assert mapped[created[1]["id"]].status is ReturnStatus.RECEIVED
     assert mapped[created[2]["id"]].status is ReturnStatus.CLOSED
     assert {mapped[created[3]["id"]].status, mapped[created[4]["id"]].status} == {ReturnStatus.CANCELLED}

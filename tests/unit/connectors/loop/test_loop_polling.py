@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -71,7 +72,9 @@ def test_next_poll_resumes_from_the_cursor_with_overlap(make_app: MakeApp) -> No
     changed = {(r.event.external_id, r.event.event_type) for p in pages for r in p.records}
     # Overlap 0 still re-reads the cursor's own second (whole-second 'to'): dedupe handles it.
     assert {(str(rs[0]["id"]), "return.updated"), (str(rs[1]["id"]), "return.closed")} <= changed
-    assert pages[-1].cursor is not None and cursor is not None and pages[-1].cursor > cursor
+    assert pages[-1].cursor is not None
+    assert cursor is not None
+    assert pages[-1].cursor > cursor
 
 
 def test_polled_changes_share_keys_with_their_webhooks(make_app: MakeApp) -> None:
@@ -94,17 +97,20 @@ def test_long_look_backs_are_split_into_120_day_windows() -> None:
         start = datetime.fromisoformat(params["from"]).replace(tzinfo=UTC)
         end = datetime.fromisoformat(params["to"]).replace(tzinfo=UTC)
         assert end - start <= timedelta(days=120)
-        assert params["filter"] == "updated_at" and "cancelled" in params["state"]
+        assert params["filter"] == "updated_at"
+        assert "cancelled" in params["state"]
         asked.append((start, end))
         return httpx.Response(200, json={"returns": [], "nextPageUrl": None})
 
     now = datetime(2026, 11, 23, 12, 0, 0, 500_000, tzinfo=UTC)
     pages = poll(httpx.MockTransport(answer), None, now, poll_initial_lookback_hours=300 * 24)
     assert len(asked) == 3
-    assert asked[0][0] == datetime(2026, 1, 27, 12, 0, tzinfo=UTC) and asked[-1][1] == now.replace(microsecond=0)
-    assert all(a[1] == b[0] for a, b in zip(asked, asked[1:], strict=False))
+    assert asked[0][0] == datetime(2026, 1, 27, 12, 0, tzinfo=UTC)
+    assert asked[-1][1] == now.replace(microsecond=0)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(asked))
     cursors = [p.cursor for p in pages]
-    assert cursors == sorted(cursors) and cursors[-1] == "2026-11-23T12:00:00Z"  # type: ignore[type-var]
+    assert cursors == sorted(cursors)
+    assert cursors[-1] == "2026-11-23T12:00:00Z"
 
 
 def test_a_crash_mid_window_rereads_the_window(make_app: MakeApp) -> None:
@@ -133,9 +139,13 @@ def test_an_unreadable_cursor_is_a_config_error() -> None:
 
 def test_list_entries_without_an_id_are_skipped() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"returns": [{"state": "open"}, {"id": 7, "state": "open"}], "nextPageUrl": None})
+        return httpx.Response(
+            200, json={"returns": [{"state": "open"}, {"id": 7, "state": "open"}], "nextPageUrl": None}
+        )
 
-    client = LoopClient(LoopSettings(), LoopSecrets(api_key="k", webhook_secret="s"), transport=httpx.MockTransport(answer))
+    client = LoopClient(
+        LoopSettings(), LoopSecrets(api_key="k", webhook_secret="s"), transport=httpx.MockTransport(answer)
+    )
     poller = ReturnsPoller(client, connection())
 
     async def go() -> list[PolledPage]:

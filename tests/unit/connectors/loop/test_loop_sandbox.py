@@ -44,12 +44,15 @@ def test_paginated_list_hands_out_next_page_urls_with_a_cursor(make_app: MakeApp
         {"returns", "nextPageUrl", "previousPageUrl"}, 2, None,
     ]  # fmt: skip
     url = httpx.URL(first["nextPageUrl"])
-    assert url.path == "/api/v1/warehouse/return/list" and "cursor" in url.params
+    assert url.path == "/api/v1/warehouse/return/list"
+    assert "cursor" in url.params
     second = api(app, "GET", "/warehouse/return/list", params=dict(url.params)).json()
-    assert len(second["returns"]) == 2 and second["previousPageUrl"]
+    assert len(second["returns"]) == 2
+    assert second["previousPageUrl"]
     assert not {r["id"] for r in first["returns"]} & {r["id"] for r in second["returns"]}
     bare = api(app, "GET", "/warehouse/return/list").json()
-    assert isinstance(bare, list) and len(bare) == 5
+    assert isinstance(bare, list)
+    assert len(bare) == 5
 
 
 @pytest.mark.parametrize(
@@ -83,14 +86,16 @@ def test_state_may_be_repeated_or_comma_separated(make_app: MakeApp) -> None:
 def test_unauthenticated_calls_get_401_and_never_touch_state(make_app: MakeApp) -> None:
     app = make_app()
     response = call(app, "POST", "/api/v1/warehouse/return/1001/close", headers={"X-Authorization": "nope"})
-    assert response.status_code == 401 and response.json() == {"message": "Unauthenticated."}
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthenticated."}
     assert app.state.loop.served == 0
 
 
 def test_429_has_retry_after_and_rate_headers(make_app: MakeApp) -> None:
     app = make_app(FaultKnobs(rate_limit_after=0, retry_after_seconds=3))
     response = api(app, "GET", "/warehouse/return/list")
-    assert response.status_code == 429 and response.headers["Retry-After"] == "3"
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "3"
     assert response.json() == {"message": "Too Many Attempts."}
 
 
@@ -131,7 +136,8 @@ def test_lifecycle_and_the_webhooks_it_sends(make_app: MakeApp) -> None:
         "return.restock_requested", "return.closed",
     ]  # fmt: skip
     record = loop.get_return(state["rid"])
-    assert record["state"] == "closed" and all(i["returned_at"] for i in record["line_items"])
+    assert record["state"] == "closed"
+    assert all(i["returned_at"] for i in record["line_items"])
     assert loop.delivery_log(state["rid"])[0]["state"] == "delivered"
     with pytest.raises(SandboxActionError) as caught:
         loop.cancel(state["rid"])
@@ -208,7 +214,8 @@ def test_state_is_driven_safely_from_other_threads(make_app: MakeApp) -> None:
     for thread in threads:
         thread.join()
     records = loop.all_returns()
-    assert len(records) == 100 and len({r["id"] for r in records}) == 100
+    assert len(records) == 100
+    assert len({r["id"] for r in records}) == 100
     line_ids = [i["line_item_id"] for r in records for i in r["line_items"]]
     assert len(line_ids) == len(set(line_ids))
 
@@ -217,7 +224,8 @@ def test_each_edit_gets_its_own_edited_at(make_app: MakeApp) -> None:
     loop: SandboxLoop = make_app().state.loop
     rid = loop.create_returns(1)[0]["id"]
     stamps = [loop.update_return(rid, {"note": str(n)})["edited_at"] for n in range(20)]
-    assert stamps == sorted(stamps) and len(set(stamps)) == 20
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) == 20
 
 
 def test_returns_can_be_drawn_from_given_orders(make_app: MakeApp) -> None:
@@ -226,7 +234,11 @@ def test_returns_can_be_drawn_from_given_orders(make_app: MakeApp) -> None:
         "line_items": [{"id": 466157049, "sku": "IPOD2008GREEN", "title": "IPod Nano - 8gb", "price": "199.00", "quantity": 1}],
     }  # fmt: skip
     record = make_app().state.loop.create_returns(1, orders=[order])[0]
-    assert (record["order_name"], record["provider_order_id"], record["currency"]) == ("#9999", "820982911946154508", "EUR")
+    assert (record["order_name"], record["provider_order_id"], record["currency"]) == (
+        "#9999",
+        "820982911946154508",
+        "EUR",
+    )
     assert [(i["sku"], i["provider_line_item_id"]) for i in record["line_items"]] == [("IPOD2008GREEN", "466157049")]
     with pytest.raises(ValueError, match="no returnable"):
         make_app().state.loop.create_returns(1, orders=[{"id": 1, "line_items": []}])
@@ -237,9 +249,14 @@ def test_admin_endpoints(make_app: MakeApp) -> None:
     created = call(app, "POST", "/_sandbox/returns", json={"count": 2}).json()["returns"]
     rid = created[0]["id"]
     assert call(app, "GET", f"/_sandbox/returns/{rid}").json()["return"]["id"] == rid
-    assert call(app, "POST", f"/_sandbox/returns/{rid}/label", json={"carrier": "UPS"}).json()["label"]["carrier"] == "UPS"
+    assert (
+        call(app, "POST", f"/_sandbox/returns/{rid}/label", json={"carrier": "UPS"}).json()["label"]["carrier"] == "UPS"
+    )
     assert call(app, "POST", f"/_sandbox/returns/{rid}/label_status", json={"status": "delivered"}).status_code == 201
-    assert call(app, "POST", "/_sandbox/webhooks", json={"topic": "label", "address": "https://r.test/x"}).status_code == 201
+    assert (
+        call(app, "POST", "/_sandbox/webhooks", json={"topic": "label", "address": "https://r.test/x"}).status_code
+        == 201
+    )
     assert call(app, "GET", "/_sandbox/webhooks").json()["webhooks"][0]["topic"] == "label"
     assert call(app, "POST", "/_sandbox/knobs", json={"fail_rate": 0.5}).json()["knobs"]["fail_rate"] == 0.5
     assert call(app, "POST", "/_sandbox/knobs", json={"fail_rate": 5}).status_code == 400

@@ -119,7 +119,9 @@ def test_body_without_a_usable_return_id_is_400(bad_id: object) -> None:
     ],
 )
 def test_triggers_map_to_canonical_event_types(topic: str, trigger: str, event_type: str) -> None:
-    event = HOOKS.parse(body_of(topic=topic, trigger=trigger, edited_at="2026-11-20T10:00:00Z"), {}, connection(), now=NOW)
+    event = HOOKS.parse(
+        body_of(topic=topic, trigger=trigger, edited_at="2026-11-20T10:00:00Z"), {}, connection(), now=NOW
+    )
     assert event.event_type == event_type
     assert event.ordering_key == "return:conn-loop:1001"
 
@@ -148,7 +150,9 @@ def test_string_and_integer_ids_give_the_same_keys() -> None:
 
 def test_dedupe_key_is_id_trigger_and_edited_at_with_updated_at_fallback() -> None:
     first = HOOKS.parse(body_of(edited_at="2026-11-20T10:00:00Z"), {}, connection(), now=NOW)
-    replay = HOOKS.parse(body_of(edited_at="2026-11-20T10:00:00Z"), {}, connection(), now=datetime(2027, 1, 1, tzinfo=UTC))
+    replay = HOOKS.parse(
+        body_of(edited_at="2026-11-20T10:00:00Z"), {}, connection(), now=datetime(2027, 1, 1, tzinfo=UTC)
+    )
     later = HOOKS.parse(body_of(edited_at="2026-11-20T10:00:01Z"), {}, connection(), now=NOW)
     closed = HOOKS.parse(body_of(trigger="return.closed", edited_at="2026-11-20T10:00:00Z"), {}, connection(), now=NOW)
     fallback = HOOKS.parse(body_of(updated_at="2026-11-20T10:00:00Z"), {}, connection(), now=NOW)
@@ -204,10 +208,13 @@ def test_sandbox_deliveries_verify_and_redeliveries_share_the_key(make_app: obje
     for request in sent:
         SPEC.webhooks.verify(request.content, dict(request.headers), connection(), now=NOW)
         events.append(SPEC.webhooks.parse(request.content, dict(request.headers), connection(), now=NOW))
-    assert all(b"\\/" in r.content for r in sent if b'"return"' in r.content)  # slashes escaped as Loop's PHP sends them, and still verified
+    assert all(
+        b"\\/" in r.content for r in sent if b'"return"' in r.content
+    )  # slashes escaped as Loop's PHP sends them, and still verified
     keys = [e.idempotency_key for e in events]
     # The first delivery failed (503) and came again with the same bytes: the same key.
-    assert len(sent) == 3 and sorted(Counter(keys).values()) == [1, 2]
+    assert len(sent) == 3
+    assert sorted(Counter(keys).values()) == [1, 2]
     twice = [r.content for r, e in zip(sent, events, strict=True) if Counter(keys)[e.idempotency_key] == 2]
     assert twice[0] == twice[1]
     assert {e.event_type for e in events} == {"return.created", "return.label_created"}
