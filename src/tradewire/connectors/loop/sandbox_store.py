@@ -56,6 +56,11 @@ class SandboxOptions(BaseModel):
     max_range_days: int = Field(default=120, ge=1, description="Longest from/to range the list accepts.")
     default_page_size: int = Field(default=100, ge=1, description="pageSize when none is given.")
     max_page_size: int = Field(default=750, ge=1, description="Largest pageSize accepted.")
+    processing_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="How long Loop's queued processing takes: 0 does it within the call, more runs it on a timer.",
+    )
     webhook_ids_as_strings: bool = Field(
         default=True, description="Webhook bodies carry ids as strings (the schema page), the API as integers."
     )
@@ -192,9 +197,15 @@ class SandboxLoop:
     # --- returns ---------------------------------------------------------------------------------
 
     def create_returns(
-        self, count: int, orders: Sequence[Mapping[str, Any]] | None = None, *, outcome: str | None = None
+        self,
+        count: int,
+        orders: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        catalog: Sequence[tuple[str, str, str | Decimal | float]] | None = None,
+        outcome: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Create ``count`` open returns (from ``orders`` in turn, else from the catalog); each sends ``return.created``.
+        """Create ``count`` open returns (from ``orders`` in turn, else from ``catalog`` or the sandbox's
+        catalog); each sends ``return.created``.
 
         Raises:
             ValueError: ``count`` < 0, or an order has nothing returnable.
@@ -208,7 +219,9 @@ class SandboxLoop:
                     order = orders[index % len(orders)]
                 else:
                     number = next(self._numbers)
-                    order = catalog_order(self._random, self.catalog, order_id=next(self._order_ids), number=number)
+                    order = catalog_order(
+                        self._random, list(catalog or self.catalog), order_id=next(self._order_ids), number=number
+                    )
                 record = build_return(
                     self._random,
                     order,
@@ -356,10 +369,12 @@ class SandboxLoop:
             self.failing.add(return_id)
 
     def process(self, return_id: int, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Process an open return: refunds issued, state ``closed``, ``return.closed`` sent.
+        """Queue an open return for processing: refunds issued, state ``closed``, ``return.closed`` sent.
 
-        Loop queues processing; the sandbox does the work at once but reports it only by webhook,
-        like Loop. A failing return stays open and sends ``return.processing.failed``.
+        Loop processes asynchronously and reports the result only by webhook; with
+        ``processing_delay_seconds`` > 0 the sandbox does too (a timer), else it finishes within the
+        call. A return marked with :meth:`fail_processing` stays open and sends
+        ``return.processing.failed``.
 
         Raises:
             SandboxActionError: 404; 422 ``UNPROCESSABLE_FLAGGED_RETURN`` when flagged; 422 when not open.
@@ -367,12 +382,26 @@ class SandboxLoop:
         with self._lock:
             if return_id in self.flagged and return_id in self.returns:
                 raise SandboxActionError(422, FLAGGED["message"], FLAGGED["code"])
-            record = self._open(return_id, "processed")
+            self._open(return_id, "processed")
+            self.processed[return_id] = copy.deepcopy(dict(details)) if details else None
+        delay = self.options.processing_delay_seconds
+        if delay > 0:
+            timer = threading.Timer(delay, self._finish_processing, args=(return_id,))
+            timer.daemon = True
+            timer.start()
+        else:
+            self._finish_processing(return_id)
+        return {"message": "Return queued for processing."}
+
+    def _finish_processing(self, return_id: int) -> None:
+        with self._lock:
+            record = self.returns.get(return_id)
+            if record is None or record.get("state") != "open":
+                return  # closed or cancelled while queued: nothing to do, as Loop skips it
             if return_id in self.failing:
                 self.failing.discard(return_id)
                 self._emit_processing_failed(record)
-                return {"message": "Return queued for processing."}
-            self.processed[return_id] = copy.deepcopy(dict(details)) if details else None
+                return
             refund = record.get("refund") or "0.00"
             if Decimal(str(refund)) > 0:
                 record["refunds"] = [
@@ -386,7 +415,6 @@ class SandboxLoop:
             record["state"] = "closed"
             self._touch(record)
             self._emit("return", "return.closed", record)
-            return {"message": "Return queued for processing."}
 
     def close(self, return_id: int) -> dict[str, Any]:
         """Close an open return without processing; sends ``return.closed``."""

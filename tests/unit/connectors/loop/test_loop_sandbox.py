@@ -16,7 +16,7 @@ from loop_helpers import API_KEY, collect_deliveries, connection
 
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.loop.client import LoopUnavailable
-from tradewire.connectors.loop.sandbox_store import SandboxActionError, SandboxLoop
+from tradewire.connectors.loop.sandbox_store import SandboxActionError, SandboxLoop, SandboxOptions
 from tradewire.connectors.loop.webhooks import LoopWebhooks
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "vendor"
@@ -263,3 +263,30 @@ def test_admin_endpoints(make_app: MakeApp) -> None:
     assert call(app, "GET", "/_sandbox/returns/424242").status_code == 404
     assert call(app, "POST", "/_sandbox/returns", json={"count": -1}).status_code == 400
     assert call(app, "GET", "/_sandbox/deliveries").json() == {"deliveries": []}
+
+
+def test_processing_can_be_asynchronous_like_loops_queue(make_app: MakeApp) -> None:
+    app = make_app(options=SandboxOptions(processing_delay_seconds=0.05))
+    loop = app.state.loop
+    loop.subscribe("return", "https://receiver.test/loop", triggers=["return.closed"])
+    state: dict[str, Any] = {}
+
+    def drive() -> None:
+        rid = loop.create_returns(1)[0]["id"]
+        assert loop.process(rid) == {"message": "Return queued for processing."}
+        state["right_after"] = loop.get_return(rid)["state"]
+        state["rid"] = rid
+        for _ in range(200):
+            if loop.get_return(rid)["state"] == "closed":
+                break
+            threading.Event().wait(0.01)
+
+    sent = collect_deliveries(app, drive)
+    assert state["right_after"] == "open"
+    assert loop.get_return(state["rid"])["state"] == "closed"
+    assert [json.loads(r.content)["trigger"] for r in sent] == ["return.closed"]
+
+
+def test_returns_can_use_another_catalog(make_app: MakeApp) -> None:
+    record = make_app().state.loop.create_returns(1, catalog=[("MUG-01", "Mug", "9.00")])[0]
+    assert {i["sku"] for i in record["line_items"]} == {"MUG-01"}
