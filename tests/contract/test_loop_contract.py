@@ -17,7 +17,7 @@ from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.loop import SPEC
 from tradewire.connectors.loop.client import LoopClient
 from tradewire.connectors.loop.mapping import return_to_canonical
-from tradewire.connectors.loop.sandbox_store import SandboxOptions
+from tradewire.connectors.loop.sandbox_options import SandboxOptions
 
 API_KEY, SECRET = "loop-contract-key", "loop-contract-secret"
 CONNECTION = Connection(

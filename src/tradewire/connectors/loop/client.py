@@ -9,6 +9,8 @@ one, else the runtime backs off exponentially.
 Paths. ``details``, ``list``, ``process`` and ``remove`` are documented. Loop documents the
 close, cancel and flag actions without their exact paths; the constants below follow the
 documented ``/warehouse/return/{id}/…`` pattern and are **[unverified]**.
+
+Errors and how Loop's bodies are read live in ``client_errors``.
 """
 
 from __future__ import annotations
@@ -27,17 +29,16 @@ from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.http import VendorHttp, json_body
 from tradewire.connectors.base.pagination import Page, paginate
 from tradewire.connectors.base.spec import Connection
-from tradewire.connectors.loop.schemas import LoopErrorBody, LoopReturn, ReturnListPage
-from tradewire.connectors.loop.settings import LoopSecrets, LoopSettings
-from tradewire.errors import (
-    ConfigError,
-    PermanentError,
-    VendorAuthError,
-    VendorError,
-    VendorRateLimited,
-    VendorRejected,
-    VendorRetryable,
+from tradewire.connectors.loop.client_errors import (
+    LoopError,
+    LoopUnavailable,
+    classify_body,
+    describe_error,
+    translate,
 )
+from tradewire.connectors.loop.schemas import LoopReturn, ReturnListPage
+from tradewire.connectors.loop.settings import LoopSecrets, LoopSettings
+from tradewire.errors import ConfigError, PermanentError, VendorError
 
 SYSTEM = "loop"
 SCOPE = "api"
@@ -50,130 +51,6 @@ CANCEL_PATH = "/warehouse/return/{return_id}/cancel"  # [unverified] path
 FLAG_PATH = "/warehouse/return/{return_id}/flag"  # [unverified] path
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 """How Loop's list takes ``from``/``to`` (its docs' example: ``2023-01-01 00:00:00``, UTC)."""
-
-UNPROCESSABLE_CODES = frozenset({"UNPROCESSABLE_FLAGGED_RETURN"})
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-class LoopError(VendorError):
-    """Base of errors Loop returned."""
-
-
-class LoopRejected(LoopError, VendorRejected):
-    """Loop refused the request itself (4xx or an error in a 200 body); retrying cannot help."""
-
-    @property
-    def code(self) -> str | None:
-        """Loop's error code, when it sent one."""
-        code = self.detail.get("code")
-        return str(code) if code else None
-
-
-class LoopNotFound(LoopRejected):
-    """No such return (404)."""
-
-
-class LoopUnprocessable(LoopRejected):
-    """Loop will not process the return in its current state (``UNPROCESSABLE_FLAGGED_RETURN``).
-
-    Permanent: someone has to review (unflag) or close the return in Loop first.
-    """
-
-
-class LoopAuthError(LoopError, VendorAuthError):
-    """The API key is wrong, revoked or lacks the scope of the call (Loop answers 401)."""
-
-
-class LoopRateLimited(LoopError, VendorRateLimited):
-    """429: too many calls for this API key."""
-
-
-class LoopUnavailable(LoopError, VendorRetryable):
-    """5xx, timeouts, unreachable, or an unreadable answer: Loop may answer later."""
-
-
-def error_body(response: httpx.Response) -> LoopErrorBody | None:
-    """Loop's error body, or None when the body is not Loop's JSON error shape."""
-    try:
-        data = response.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    try:
-        return LoopErrorBody.model_validate(data)
-    except ValidationError:
-        return None
-
-
-def describe_error(response: httpx.Response) -> str | None:
-    """Readable reason of a Loop error body (``CODE: message``), or None."""
-    body = error_body(response)
-    return body.describe() if body is not None else None
-
-
-def classify_body(response: httpx.Response) -> None:
-    """Raise the error Loop hides in a 2xx body (``{"errors": {...}}`` with status 200).
-
-    Raises:
-        LoopUnprocessable: ``UNPROCESSABLE_FLAGGED_RETURN``.
-        LoopRejected: any other error object.
-    """
-    if response.status_code >= 300 or not response.content:
-        return
-    body = error_body(response)
-    if body is None or body.errors in (None, {}, [], ""):
-        return
-    where = f"{response.request.method} {response.request.url.path}"
-    reason = body.describe() or "error without a message"
-    detail: dict[str, object] = {"status": response.status_code, "request": where, "reason": reason}
-    if body.code:
-        detail["code"] = body.code
-    kind = LoopUnprocessable if body.code in UNPROCESSABLE_CODES else LoopRejected
-    raise kind(f"loop rejected {where}: {reason}", status=response.status_code, system=SYSTEM, detail=detail)
-
-
-def _translate(exc: VendorError, what: str) -> LoopError:
-    reason = str(exc.detail.get("reason") or exc.detail.get("body") or exc.message)
-    detail = {**exc.detail, "what": what}
-    if isinstance(exc, VendorRateLimited):
-        return LoopRateLimited(
-            f"Loop throttled {what} (429): {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            retry_after=exc.retry_after,
-            detail=detail,
-        )
-    if isinstance(exc, VendorRetryable):
-        status = f" ({exc.status})" if exc.status else ""
-        return LoopUnavailable(
-            f"Loop failed {what}{status}: {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            retry_after=exc.retry_after,
-            detail=detail,
-        )
-    if isinstance(exc, VendorAuthError):
-        return LoopAuthError(
-            f"Loop refused the API key for {what} ({exc.status}; wrong key, revoked, or missing the 'Returns' "
-            f"scope): {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            detail=detail,
-        )
-    code = str(detail.get("code") or "")
-    if not code:
-        body_text = str(exc.detail.get("body") or "")
-        code = next((c for c in UNPROCESSABLE_CODES if c in body_text), "")
-        if code:
-            detail["code"] = code
-    if code in UNPROCESSABLE_CODES:
-        return LoopUnprocessable(f"Loop cannot {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail)
-    if exc.status == 404:
-        return LoopNotFound(f"Loop has no {what.split(' ', 1)[-1]}: {reason}", status=404, system=SYSTEM, detail=detail)
-    return LoopRejected(f"Loop rejected {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -299,7 +176,7 @@ class LoopClient:
         except LoopError:
             raise
         except VendorError as exc:
-            raise _translate(exc, what) from exc
+            raise translate(exc, what) from exc
 
     async def _send(
         self,

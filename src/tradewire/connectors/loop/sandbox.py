@@ -48,7 +48,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from tradewire.connectors.base.sandbox import FaultKnobs
-from tradewire.connectors.loop.sandbox_store import RETURNS_SCOPE, SandboxActionError, SandboxLoop, SandboxOptions
+from tradewire.connectors.loop.sandbox_options import RETURNS_SCOPE, SandboxActionError, SandboxOptions
+from tradewire.connectors.loop.sandbox_store import SandboxLoop
 from tradewire.connectors.loop.schemas import parse_loop_time
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -7,6 +7,8 @@ A return is drawn from an order (a Shopify-style order dict: ``id``, ``name``, `
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -210,3 +212,54 @@ def build_return(
         ),
         "labels": [],
     }
+
+
+def webhook_payload(
+    topic: str,
+    trigger: str,
+    record: Mapping[str, Any],
+    label: Mapping[str, Any] | None,
+    *,
+    ids_as_strings: bool,
+    escape_slashes: bool,
+) -> bytes:
+    """The exact bytes Loop sends for ``trigger``: compact JSON, slashes escaped as PHP's ``json_encode`` does.
+
+    ``return`` and ``restock`` carry the whole return; ``label`` the label webhook's fields;
+    ``return.processing`` the processing-failed fields (as in Loop's published examples).
+    """
+
+    def ident(value: Any) -> Any:
+        return str(value) if ids_as_strings and value is not None else value
+
+    if topic == "label" and label is not None:
+        payload: dict[str, Any] = {
+            "topic": "label",
+            "trigger": trigger,
+            "shop_id": ident(record.get("shop_id")),
+            "id": ident(record["id"]),
+            "order_id": ident(record.get("order_id")),
+            "provider_order_id": record.get("provider_order_id"),
+            "carrier": label.get("carrier"),
+            "tracking_number": label.get("tracking_number"),
+            "label_status": label.get("status"),
+            "label_updated_at": label.get("updated_at"),
+            "shipment_id": label.get("shipment_id"),
+        }
+    elif topic == "return.processing":
+        payload = {
+            "topic": topic,
+            "trigger": trigger,
+            "return_id": record["id"],
+            "return_state": record.get("state"),
+            "message": "Return failed to process",
+            "source": "api",
+        }
+    else:
+        payload = {"topic": topic, "trigger": trigger, **copy.deepcopy(dict(record))}
+        payload["id"] = ident(record["id"])
+        payload["order_id"] = ident(record.get("order_id"))
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    if escape_slashes:
+        text = text.replace("/", "\\/")
+    return text.encode("utf-8")

@@ -16,112 +16,27 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from tradewire.connectors.base.auth import hmac_sha256_base64
 from tradewire.connectors.base.sandbox import FaultDice, FaultKnobs
-from tradewire.connectors.base.sandbox_webhooks import Delivery, WebhookSender
+from tradewire.connectors.base.sandbox_webhooks import WebhookSender
 from tradewire.connectors.loop.sandbox_data import DEFAULT_CATALOG, build_return, catalog_order, money
+from tradewire.connectors.loop.sandbox_options import (
+    FLAGGED,
+    RETURNS_SCOPE,
+    SandboxActionError,
+    SandboxOptions,
+    TokenBucket,
+    iso_ms,
+)
+from tradewire.connectors.loop.sandbox_outbox import Outbox
 from tradewire.connectors.loop.schemas import parse_loop_time
-
-TOPIC_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "return": ("return.created", "return.updated", "return.closed"),
-    "label": ("label.created", "label.updated"),
-    "restock": ("restock.requested",),
-    "return.processing": ("return.processing.failed",),
-}
-RETURNS_SCOPE = "Returns"
-FLAGGED = {"message": "Return is open and therefore cannot be processed.", "code": "UNPROCESSABLE_FLAGGED_RETURN"}
-
-
-class SandboxOptions(BaseModel):
-    """How the sandbox account behaves beyond the fault knobs. [unverified] marks guesses."""
-
-    rate_per_second: float = Field(default=10.0, gt=0, description="[unverified] Calls per second per API key.")
-    rate_burst: float = Field(default=20.0, gt=0, description="[unverified] Burst per API key.")
-    send_retry_after: bool = Field(default=True, description="[unverified] Whether a 429 carries Retry-After.")
-    send_rate_headers: bool = Field(
-        default=True, description="[unverified] X-RateLimit-Limit/-Remaining on answers (Laravel-style)."
-    )
-    max_range_days: int = Field(default=120, ge=1, description="Longest from/to range the list accepts.")
-    default_page_size: int = Field(default=100, ge=1, description="pageSize when none is given.")
-    max_page_size: int = Field(default=750, ge=1, description="Largest pageSize accepted.")
-    processing_delay_seconds: float = Field(
-        default=0.0,
-        ge=0,
-        description="How long Loop's queued processing takes: 0 does it within the call, more runs it on a timer.",
-    )
-    webhook_ids_as_strings: bool = Field(
-        default=True, description="Webhook bodies carry ids as strings (the schema page), the API as integers."
-    )
-    escape_slashes: bool = Field(
-        default=True, description="Write '/' as '\\/' in webhook bodies, as PHP's json_encode does (signed as sent)."
-    )
-    tax_rate: Decimal = Field(default=Decimal("0.08"), ge=0, description="Tax on generated line items.")
-    garbage_rate: float = Field(default=0.0, ge=0, le=1, description="Answer 200 with an HTML or truncated body.")
-    webhook_retry_delays: list[float] = Field(
-        default=[0.5, 1.0, 2.0, 4.0], description="Seconds before each retry of a failed delivery."
-    )
-    webhook_timeout_seconds: float = Field(default=5.0, gt=0, description="Time the receiver has to answer 2xx.")
-    out_of_order_delay_seconds: float = Field(default=0.5, ge=0, description="Hold-back of an out-of-order delivery.")
-    duplicate_delay_seconds: float = Field(default=0.05, ge=0, description="Gap between a delivery and its duplicate.")
-    webhook_concurrency: int = Field(default=16, ge=1, description="Most deliveries in flight at once.")
-    first_return_id: int = Field(default=1001, ge=1, description="Id of the first return.")
-    shop_id: int = Field(default=9876, ge=1, description="The shop's id in payloads.")
-
-
-class SandboxActionError(ValueError):
-    """An action Loop refuses: answered with ``status`` and ``{"errors": {"message", "code"}}``."""
-
-    def __init__(self, status: int, message: str, code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-
-    def body(self) -> dict[str, Any]:
-        """Loop's error body."""
-        return {"errors": {"message": self.message, "code": self.code}}
-
-
-class TokenBucket:
-    """``burst`` tokens refilled at ``rate`` per second."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate, self.burst, self._clock = rate, burst, clock
-        self._level, self._at = burst, clock()
-        self._lock = threading.Lock()
-
-    def take(self) -> tuple[bool, float]:
-        """Take one token; returns (taken, tokens left)."""
-        with self._lock:
-            now = self._clock()
-            self._level = min(self.burst, self._level + (now - self._at) * self.rate)
-            self._at = now
-            if self._level < 1:
-                return False, self._level
-            self._level -= 1
-            return True, self._level
-
-    def wait_seconds(self) -> float:
-        """Seconds until one token is back."""
-        with self._lock:
-            return max(0.0, (1 - self._level) / self.rate)
-
-
-def iso_ms(moment: datetime) -> str:
-    """``2026-11-23T11:00:00.123Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SandboxLoop:
@@ -159,14 +74,8 @@ class SandboxLoop:
         self.flagged: set[int] = set()
         self.failing: set[int] = set()
         self.processed: dict[int, dict[str, Any] | None] = {}
-        self.subscriptions: list[dict[str, Any]] = []
         self.buckets: dict[str, TokenBucket] = {}
-        self.sender = WebhookSender(
-            retry_delays=self.options.webhook_retry_delays,
-            out_of_order_delay=self.options.out_of_order_delay_seconds,
-            duplicate_delay=self.options.duplicate_delay_seconds,
-            concurrency=self.options.webhook_concurrency,
-        )
+        self.outbox = Outbox(webhook_secret, self.options)
 
     # --- keys and limits -------------------------------------------------------------------------
 
@@ -478,67 +387,24 @@ class SandboxLoop:
         found.sort(key=lambda entry: (entry[0], entry[1]))
         return [entry[2] for entry in found]
 
-    # --- webhooks ---------------------------------------------------------------------------------
+    # --- webhooks (see ``sandbox_outbox``) -----------------------------------------------------------
+
+    @property
+    def sender(self) -> WebhookSender:
+        """The generic signed-delivery sender (started by the app's lifespan)."""
+        return self.outbox.sender
+
+    @property
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Webhook subscriptions, oldest first."""
+        return self.outbox.subscriptions
 
     def subscribe(self, topic: str, address: str, triggers: Sequence[str] | None = None) -> dict[str, Any]:
-        """Subscribe ``address`` to ``topic`` (``return``, ``label``, ``restock``, ``return.processing``),
-        for some or all of its triggers.
-
-        Raises:
-            ValueError: unknown topic or trigger, or an address that is not http(s).
-        """
-        topic = topic.strip().lower()
-        if topic not in TOPIC_TRIGGERS:
-            raise ValueError(f"topic {topic!r} is not supported; known: {', '.join(TOPIC_TRIGGERS)}")
-        chosen = tuple(triggers) if triggers else TOPIC_TRIGGERS[topic]
-        unknown = set(chosen) - set(TOPIC_TRIGGERS[topic])
-        if unknown:
-            raise ValueError(f"triggers {sorted(unknown)} do not belong to topic {topic!r}")
-        if not address.startswith(("http://", "https://")):
-            raise ValueError("address must be an http(s) URL")
-        with self._lock:
-            subscription = {"id": len(self.subscriptions) + 1, "topic": topic, "triggers": list(chosen), "url": address}
-            self.subscriptions.append(subscription)
-            return dict(subscription)
-
-    def _body(self, topic: str, trigger: str, record: Mapping[str, Any], label: Mapping[str, Any] | None) -> bytes:
-        def ident(value: Any) -> Any:
-            return str(value) if self.options.webhook_ids_as_strings and value is not None else value
-
-        if topic == "label" and label is not None:
-            payload: dict[str, Any] = {
-                "topic": "label",
-                "trigger": trigger,
-                "shop_id": ident(record.get("shop_id")),
-                "id": ident(record["id"]),
-                "order_id": ident(record.get("order_id")),
-                "provider_order_id": record.get("provider_order_id"),
-                "carrier": label.get("carrier"),
-                "tracking_number": label.get("tracking_number"),
-                "label_status": label.get("status"),
-                "label_updated_at": label.get("updated_at"),
-                "shipment_id": label.get("shipment_id"),
-            }
-        elif topic == "return.processing":
-            payload = {
-                "topic": topic,
-                "trigger": trigger,
-                "return_id": record["id"],
-                "return_state": record.get("state"),
-                "message": "Return failed to process",
-                "source": "api",
-            }
-        else:
-            payload = {"topic": topic, "trigger": trigger, **copy.deepcopy(dict(record))}
-            payload["id"] = ident(record["id"])
-            payload["order_id"] = ident(record.get("order_id"))
-        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        if self.options.escape_slashes:
-            text = text.replace("/", "\\/")
-        return text.encode("utf-8")
+        """Subscribe ``address`` to ``topic`` for some or all of its triggers. Raises as ``Outbox.subscribe``."""
+        return self.outbox.subscribe(topic, address, triggers)
 
     def webhook_body(self, topic: str, trigger: str, return_id: int) -> bytes:
-        """The exact bytes a delivery of ``trigger`` about the return would carry now (for tests and docs).
+        """The exact bytes a delivery of ``trigger`` about the return would carry now.
 
         Raises:
             KeyError: no such return.
@@ -546,55 +412,25 @@ class SandboxLoop:
         with self._lock:
             record = self.returns[return_id]
             labels = record.get("labels") or []
-            return self._body(topic, trigger, record, labels[-1] if topic == "label" and labels else None)
+            return self.outbox.body(topic, trigger, record, labels[-1] if topic == "label" and labels else None)
 
     def _emit(
         self, topic: str, trigger: str, record: Mapping[str, Any], *, label: Mapping[str, Any] | None = None
     ) -> None:
-        targets = [s for s in self.subscriptions if s["topic"] == topic and trigger in s["triggers"]]
-        if not targets:
-            return
-        body = self._body(topic, trigger, record, label)
-        stamp = str((label or {}).get("updated_at") or record.get("edited_at") or self._stamp())
-        for subscription in targets:
-            delivery = Delivery(
-                webhook_id=str(uuid.uuid4()),
-                event_id=f"{record['id']}:{trigger}:{stamp}",
-                topic=trigger,
-                object_id=str(record["id"]),
-                address=subscription["url"],
-                body=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "User-Agent": "Loop-Webhooks/1.0",
-                    "X-Loop-Signature": hmac_sha256_base64(self.webhook_secret, body),
-                },
-                triggered_at=iso_ms(self._clock()),
-            )
-            delivery.duplicate = self.dice.roll(self.knobs.duplicate_webhook_rate)
-            delivery.out_of_order = self.dice.roll(self.knobs.out_of_order_rate)
-            self.sender.enqueue(delivery)
+        self.outbox.emit(
+            topic, trigger, record, label=label, knobs=self.knobs, dice=self.dice, triggered_at=iso_ms(self._clock())
+        )
 
     def _emit_processing_failed(self, record: Mapping[str, Any]) -> None:
         self._emit("return.processing", "return.processing.failed", record)
 
     def delivery_log(self, return_id: int | None = None) -> list[dict[str, Any]]:
         """Every delivery (optionally of one return): ids, trigger, first send time, each attempt's status."""
-        with self._lock:
-            return [
-                {**d.to_json(), "return_id": d.object_id}
-                for d in self.sender.log
-                if return_id is None or d.object_id == str(return_id)
-            ]
+        return self.outbox.delivery_log(return_id)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no delivery is queued, in flight or waiting for a retry (or ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while self.sender.busy:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return self.outbox.wait_idle(timeout)
 
     # --- faults ----------------------------------------------------------------------------------
 

@@ -14,16 +14,16 @@ import pytest
 from loop_helpers import API_KEY
 
 from tradewire.connectors.base.sandbox import FaultKnobs
-from tradewire.connectors.loop.client import (
+from tradewire.connectors.loop.client import LoopClient
+from tradewire.connectors.loop.client_errors import (
     LoopAuthError,
-    LoopClient,
     LoopNotFound,
     LoopRateLimited,
     LoopRejected,
     LoopUnavailable,
     LoopUnprocessable,
 )
-from tradewire.connectors.loop.sandbox_store import SandboxOptions
+from tradewire.connectors.loop.sandbox_options import SandboxOptions
 from tradewire.connectors.loop.settings import LoopSecrets, LoopSettings
 from tradewire.errors import AuthError, PermanentError, RetryableError
 

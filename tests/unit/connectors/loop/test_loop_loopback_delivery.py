@@ -20,7 +20,7 @@ from starlette.routing import Route
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
 from tradewire.connectors.loop.client import LoopClient
 from tradewire.connectors.loop.sandbox import create_sandbox
-from tradewire.connectors.loop.sandbox_store import SandboxOptions
+from tradewire.connectors.loop.sandbox_options import SandboxOptions
 from tradewire.connectors.loop.settings import LoopSecrets, LoopSettings
 from tradewire.connectors.loop.webhooks import LoopWebhooks
 from tradewire.errors import WebhookIgnored, WebhookRejected

@@ -15,8 +15,9 @@ import pytest
 from loop_helpers import API_KEY, collect_deliveries, connection
 
 from tradewire.connectors.base.sandbox import FaultKnobs
-from tradewire.connectors.loop.client import LoopUnavailable
-from tradewire.connectors.loop.sandbox_store import SandboxActionError, SandboxLoop, SandboxOptions
+from tradewire.connectors.loop.client_errors import LoopUnavailable
+from tradewire.connectors.loop.sandbox_options import SandboxActionError, SandboxOptions
+from tradewire.connectors.loop.sandbox_store import SandboxLoop
 from tradewire.connectors.loop.webhooks import LoopWebhooks
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "vendor"

@@ -9,7 +9,7 @@ import pytest
 
 from tradewire.connectors import KNOWN_SYSTEMS, get_spec
 from tradewire.connectors.loop import SPEC
-from tradewire.connectors.loop.client import (
+from tradewire.connectors.loop.client_errors import (
     LoopAuthError,
     LoopError,
     LoopNotFound,
