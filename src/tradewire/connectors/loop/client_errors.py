@@ -7,6 +7,8 @@ finds errors Loop hides in 2xx answers, and re-raises everything as a ``LoopErro
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from pydantic import ValidationError
 
@@ -92,10 +94,29 @@ def classify_body(response: httpx.Response) -> None:
     if body.code:
         detail["code"] = body.code
     kind = LoopUnprocessable if body.code in UNPROCESSABLE_CODES else LoopRejected
-    raise kind(f"loop rejected {where}: {reason}", status=response.status_code, system=SYSTEM, detail=detail)
+    raise kind(f"Loop rejected {where}: {reason}", status=response.status_code, system=SYSTEM, detail=detail)
+
+
+def _code_of(body_text: str) -> str | None:
+    try:
+        data = json.loads(body_text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return LoopErrorBody.model_validate(data).code
+    except ValidationError:
+        return None
 
 
 def translate(exc: VendorError, what: str) -> LoopError:
+    """The ``LoopError`` for an error ``VendorHttp`` classified (``what`` names the call for people).
+
+    429 → ``LoopRateLimited``; 5xx, timeouts and unreadable answers → ``LoopUnavailable``; 401/403 →
+    ``LoopAuthError``; ``UNPROCESSABLE_FLAGGED_RETURN`` → ``LoopUnprocessable``; 404 → ``LoopNotFound``;
+    other 4xx → ``LoopRejected`` (with Loop's ``code`` in ``detail`` when it sent one).
+    """
     reason = str(exc.detail.get("reason") or exc.detail.get("body") or exc.message)
     detail = {**exc.detail, "what": what}
     if isinstance(exc, VendorRateLimited):
@@ -123,14 +144,12 @@ def translate(exc: VendorError, what: str) -> LoopError:
             system=SYSTEM,
             detail=detail,
         )
-    code = str(detail.get("code") or "")
-    if not code:
-        body_text = str(exc.detail.get("body") or "")
-        code = next((c for c in UNPROCESSABLE_CODES if c in body_text), "")
-        if code:
-            detail["code"] = code
+    body_text = str(exc.detail.get("body") or "")
+    code = _code_of(body_text) or next((c for c in UNPROCESSABLE_CODES if c in body_text), None)
+    if code:
+        detail["code"] = code
     if code in UNPROCESSABLE_CODES:
         return LoopUnprocessable(f"Loop cannot {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail)
     if exc.status == 404:
-        return LoopNotFound(f"Loop has no {what.split(' ', 1)[-1]}: {reason}", status=404, system=SYSTEM, detail=detail)
+        return LoopNotFound(f"Loop found nothing for {what} (404): {reason}", status=404, system=SYSTEM, detail=detail)
     return LoopRejected(f"Loop rejected {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail)

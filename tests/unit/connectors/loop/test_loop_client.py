@@ -381,3 +381,11 @@ def test_secrets_never_show_in_repr() -> None:
     assert "sk-live-123" not in repr(client)
     run(client.aclose())
     assert json.dumps(secrets.model_dump(mode="json")).count("*") > 0
+
+
+def test_other_error_codes_are_kept_for_people_and_flows(make_app: MakeApp, make_client: MakeClient) -> None:
+    app = make_app()
+    with pytest.raises(LoopNotFound) as caught:
+        run(_use(make_client(app), lambda c: c.close_return(424242)))
+    assert caught.value.code == "RETURN_NOT_FOUND"
+    assert "close return 424242 (404): RETURN_NOT_FOUND: Return not found." in str(caught.value)
