@@ -40,7 +40,10 @@ def compile_expression(expression: str) -> Any:
     try:
         return jmespath.compile(expression)
     except JMESPathError as exc:
-        raise ValueError(f"not a JMESPath expression: {str(exc).splitlines()[0]}") from None
+        detail = getattr(exc, "msg", None) or str(exc).splitlines()[0]
+        position = getattr(exc, "lex_position", None)
+        where = f" at character {position}" if isinstance(position, int) else ""
+        raise ValueError(f"not a JMESPath expression{where}: {detail}") from None
 
 
 def _expression(value: str) -> str:
