@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import string
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,7 +39,13 @@ def compile_expression(expression: str) -> Any:
         ValueError: the expression does not parse.
     """
     try:
-        return jmespath.compile(expression)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PendingDeprecationWarning)
+            return jmespath.compile(expression)
+    except PendingDeprecationWarning:
+        raise ValueError(
+            "deprecated JMESPath literal: write text as 'text' or JSON as `\"text\"` (with the quotes)"
+        ) from None
     except JMESPathError as exc:
         detail = getattr(exc, "msg", None) or str(exc).splitlines()[0]
         position = getattr(exc, "lex_position", None)
@@ -232,8 +239,10 @@ class Endpoint(_Model):
     @classmethod
     def _path(cls, value: str) -> str:
         template_fields(value)
-        if "://" in value or not value.startswith("/"):
+        if "://" in value or not value.startswith("/") or value.startswith("//"):
             raise ValueError("path must start with '/' and stay under base_url (no scheme or host)")
+        if any(segment in {".", ".."} for segment in value.split("?")[0].split("/")):
+            raise ValueError("path may not contain '.' or '..' segments")
         return value
 
     @model_validator(mode="after")

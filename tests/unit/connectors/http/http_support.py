@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.base.ssrf import AllowList
@@ -57,6 +58,30 @@ def client(app: Any, conn: Connection | None = None, **kwargs: Any) -> HttpClien
     return HttpClient.from_connection(conn or connection(), transport=httpx.ASGITransport(app), **kwargs)
 
 
-@pytest.fixture
-def example() -> Definition:
-    return definition()
+
+def sandbox_deliveries(
+    drive: Callable[[Any], None], statuses: list[int] | None = None, **options: Any
+) -> list[tuple[bytes, dict[str, str]]]:
+    """What the sandbox really POSTs to a subscriber while ``drive(store)`` runs, answered with ``statuses`` in turn."""
+    answers = statuses or [200]
+    sent: list[tuple[bytes, dict[str, str]]] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        sent.append((request.content, dict(request.headers)))
+        return httpx.Response(answers[min(len(sent), len(answers)) - 1])
+
+    options.setdefault("webhook_retry_delays", [0.01, 0.01])
+    app = sandbox(webhook_transport=httpx.MockTransport(receive), **options)
+    store = app.state.loyalty
+    store.subscribe("https://receiver.test/webhooks/http/conn-http")
+
+    async def main() -> None:
+        async with app.router.lifespan_context(app):
+            drive(store)
+            for _ in range(500):
+                if not store.sender.busy:
+                    break
+                await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    return sent
