@@ -36,7 +36,7 @@ from tradewire.connectors.http.definition import (
     PageNumber,
 )
 from tradewire.connectors.http.mapping import external_id, search
-from tradewire.connectors.http.settings import HttpSecrets, connection_parts
+from tradewire.connectors.http.settings import HttpSecrets, connection_parts, require_secrets
 from tradewire.errors import ConfigError, VendorAuthError, VendorError, VendorRejected, VendorRetryable
 
 SCOPE = "api"
@@ -173,6 +173,7 @@ class HttpClient:
             ConfigError: invalid settings or definition, or a missing secret.
         """
         settings, secrets, definition = connection_parts(connection)
+        require_secrets(connection, secrets, definition.auth_secret_names())
         return cls(
             definition,
             secrets,
@@ -213,7 +214,7 @@ class HttpClient:
             headers["Authorization"] = next(basic.auth_flow(httpx.Request("POST", "http://x"))).headers["Authorization"]
         else:
             form |= {"client_id": client_id, "client_secret": client_secret}
-        url = self.base_url.join(auth.token_url.lstrip("/")) if "://" not in auth.token_url else auth.token_url
+        url = self.base_url.join(auth.token_url)  # "/oauth/token" is from the host root; absolute URLs stay
         try:
             response = await self.http.request(
                 "POST", str(url), scope=SCOPE, content=urllib.parse.urlencode(form).encode(), headers=headers

@@ -105,7 +105,9 @@ class OAuth2ClientCredentials(_Model):
     """OAuth 2.0 client credentials (RFC 6749 §4.4); the token is cached and refreshed before expiry."""
 
     type: Literal["oauth2_client_credentials"]
-    token_url: str = Field(min_length=1, description="Absolute, or a path under base_url.")
+    token_url: str = Field(
+        min_length=1, description="Absolute URL, or a path from the API host's root ('/oauth/token')."
+    )
     client_id_secret: SecretName = "client_id"  # noqa: S105 (a secret's name)
     client_secret_secret: SecretName = "client_secret"  # noqa: S105 (a secret's name)
     scope: str | None = None
@@ -506,6 +508,13 @@ class Definition(_Model):
 
     def secret_names(self) -> set[str]:
         """Names of every connection secret the definition uses."""
+        names = self.auth_secret_names()
+        if self.webhooks is not None:
+            names.add(self.webhooks.signature.secret)
+        return names
+
+    def auth_secret_names(self) -> set[str]:
+        """Names of the secrets the API calls need."""
         auth = self.auth
         names: set[str] = set()
         if isinstance(auth, ApiKeyAuth | BearerAuth):
@@ -514,8 +523,6 @@ class Definition(_Model):
             names |= {auth.username_secret, auth.password_secret}
         elif isinstance(auth, OAuth2ClientCredentials):
             names |= {auth.client_id_secret, auth.client_secret_secret}
-        if self.webhooks is not None:
-            names.add(self.webhooks.signature.secret)
         return names
 
 

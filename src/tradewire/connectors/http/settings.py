@@ -106,7 +106,7 @@ def connection_parts(connection: Connection) -> tuple[HttpSettings, HttpSecrets,
     """Settings, secrets and definition of ``connection``.
 
     Raises:
-        ConfigError: invalid settings or definition, or a secret the definition names is missing.
+        ConfigError: invalid settings or definition.
     """
     try:
         settings = HttpSettings.model_validate(dict(connection.settings))
@@ -117,8 +117,15 @@ def connection_parts(connection: Connection) -> tuple[HttpSettings, HttpSecrets,
         secrets = HttpSecrets.model_validate(dict(connection.secrets))
     except ValidationError:
         raise ConfigError(f"http connection {connection.id}: every secret must be a string") from None
-    definition = settings.load()
-    missing = sorted(definition.secret_names() - secrets.names())
+    return settings, secrets, settings.load()
+
+
+def require_secrets(connection: Connection, secrets: HttpSecrets, names: set[str]) -> None:
+    """Fail early, naming (never showing) the secrets a use of the definition needs and the connection lacks.
+
+    Raises:
+        ConfigError: one or more secrets are missing.
+    """
+    missing = sorted(names - secrets.names())
     if missing:
         raise ConfigError(f"http connection {connection.id} lacks secret(s) {', '.join(missing)} the definition names")
-    return settings, secrets, definition

@@ -22,7 +22,7 @@ from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, S
 from tradewire.connectors.http.definition import Definition, Signature, WebhookSpec
 from tradewire.connectors.http.mapping import parse_time, search
 from tradewire.connectors.http.poller import microseconds
-from tradewire.connectors.http.settings import connection_parts
+from tradewire.connectors.http.settings import connection_parts, require_secrets
 from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
 
 _DIGESTS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "sha512": hashlib.sha512}
@@ -109,6 +109,7 @@ def _definition(connection: Connection) -> tuple[Definition, WebhookSpec, str]:
     _, secrets, definition = connection_parts(connection)
     if definition.webhooks is None:
         raise ConfigError(f"{definition.name} declares no webhooks (connection {connection.id})")
+    require_secrets(connection, secrets, {definition.webhooks.signature.secret})
     return definition, definition.webhooks, secrets.get(definition.webhooks.signature.secret)
 
 

@@ -58,7 +58,6 @@ def client(app: Any, conn: Connection | None = None, **kwargs: Any) -> HttpClien
     return HttpClient.from_connection(conn or connection(), transport=httpx.ASGITransport(app), **kwargs)
 
 
-
 def sandbox_deliveries(
     drive: Callable[[Any], None], statuses: list[int] | None = None, **options: Any
 ) -> list[tuple[bytes, dict[str, str]]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from http_support import EXAMPLE
 
 from tradewire.connectors.http.definition import (
     CursorToken,
@@ -15,8 +16,6 @@ from tradewire.connectors.http.definition import (
     parse_definition,
 )
 from tradewire.errors import ConfigError
-
-from http_support import EXAMPLE
 
 MINIMAL = """\
 name: tiny
@@ -82,7 +81,13 @@ def test_every_problem_is_reported_at_once() -> None:
         pagination: {type: cursor}
     """
     found = {p.path: p for p in problems(text)}
-    assert set(found) == {"name", "base_url", "endpoints.list.path", "endpoints.list.records", "endpoints.list.pagination.next"}
+    assert set(found) == {
+        "name",
+        "base_url",
+        "endpoints.list.path",
+        "endpoints.list.records",
+        "endpoints.list.pagination.next",
+    }
     assert found["name"].line == 1
     assert "credentials in the URL" in found["base_url"].message
     assert found["endpoints.list.records"].line == 10
