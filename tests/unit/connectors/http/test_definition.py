@@ -40,7 +40,8 @@ def test_the_example_loads_with_everything_it_declares() -> None:
     assert definition.objects["transaction"].canonical == "order"
     assert [p.name for p in definition.pollers] == ["members", "transactions"]
     assert definition.secret_names() == {"api_key", "webhook_secret"}
-    assert definition.webhooks is not None and definition.webhooks.signature.prefix == "sha256="
+    assert definition.webhooks is not None
+    assert definition.webhooks.signature.prefix == "sha256="
 
 
 def test_a_minimal_definition_loads() -> None:
@@ -53,12 +54,14 @@ def test_unknown_keys_are_refused_with_path_and_line() -> None:
     found = problems(MINIMAL + "colour: blue\n")
     assert found == [Problem("colour", "Extra inputs are not permitted", 6)]
     nested = problems(MINIMAL.replace("records: items}", "records: items, retries: 3}"))
-    assert nested[0].path == "endpoints.list.retries" and nested[0].line == 5
+    assert nested[0].path == "endpoints.list.retries"
+    assert nested[0].line == 5
 
 
 def test_yaml_syntax_errors_name_the_line() -> None:
     found = problems("name: x\nbase_url: [unclosed\nauth: {type: none}\n")
-    assert found[0].line is not None and found[0].line >= 2
+    assert found[0].line is not None
+    assert found[0].line >= 2
     assert "not valid YAML" in found[0].message
 
 
@@ -104,7 +107,8 @@ def test_auth_variants_are_discriminated_by_type() -> None:
     assert isinstance(definition.auth, OAuth2ClientCredentials)
     assert definition.secret_names() == {"client_id", "client_secret"}
     found = problems(MINIMAL.replace("type: bearer", "type: kerberos"))
-    assert found[0].path == "auth" and "kerberos" in found[0].message
+    assert found[0].path == "auth"
+    assert "kerberos" in found[0].message
 
 
 @pytest.mark.parametrize(
@@ -118,12 +122,14 @@ def test_auth_variants_are_discriminated_by_type() -> None:
 )
 def test_base_url_is_checked_on_load(base_url: str, message: str) -> None:
     found = problems(MINIMAL.replace("https://api.example.com", base_url))
-    assert found[0].path == "base_url" and message in found[0].message
+    assert found[0].path == "base_url"
+    assert message in found[0].message
 
 
 def test_credentials_may_not_hide_in_default_headers() -> None:
     found = problems(MINIMAL + "headers: {Authorization: Bearer abc}\n")
-    assert found[0].path == "headers" and "auth section" in found[0].message
+    assert found[0].path == "headers"
+    assert "auth section" in found[0].message
 
 
 def test_paths_stay_under_base_url() -> None:
@@ -164,7 +170,9 @@ def test_mapping_fields_are_checked_against_the_canonical_model() -> None:
         """
     )
     found = problems(text)[0]
-    assert found.path == "objects.thing" and "emial" in found.message and found.line == 7
+    assert found.path == "objects.thing"
+    assert "emial" in found.message
+    assert found.line == 7
     order = MINIMAL + "objects:\n  sale: {canonical: order, id: id, fields: {currency: cur}}\n"
     assert "lines" in problems(order)[0].message
 

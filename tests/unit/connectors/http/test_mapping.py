@@ -65,8 +65,11 @@ def test_member_becomes_a_customer() -> None:
     assert mapped.default_address.name == "Ada Lovelace"
     assert mapped.default_address.country_code == "GB"
     assert mapped.default_address.postal_code == "N1 9GU"
-    assert mapped.updated_at is not None and mapped.updated_at.microsecond == 123456
-    assert mapped.source is not None and mapped.source.external_id == "mbr_42" and mapped.source.system == "http"
+    assert mapped.updated_at is not None
+    assert mapped.updated_at.microsecond == 123456
+    assert mapped.source is not None
+    assert mapped.source.external_id == "mbr_42"
+    assert mapped.source.system == "http"
 
 
 def test_customer_ids_are_stable_and_follow_the_email() -> None:
@@ -74,14 +77,17 @@ def test_customer_ids_are_stable_and_follow_the_email() -> None:
     changed = copy.deepcopy(MEMBER) | {"email": "other@example.com"}
     assert customer(changed).id != customer(MEMBER).id
     no_email = {k: v for k, v in MEMBER.items() if k != "email"}
-    assert customer(no_email).email is None and customer(no_email).id
+    assert customer(no_email).email is None
+    assert customer(no_email).id
 
 
 def test_transaction_becomes_an_order_with_computed_line_totals() -> None:
     mapped = order(TRANSACTION)
     assert mapped.number == "T-7"
-    assert mapped.status is OrderStatus.OPEN and mapped.financial_status is FinancialStatus.PAID
-    assert mapped.total == Decimal("67.50") and mapped.tax_total == Decimal("5.00")
+    assert mapped.status is OrderStatus.OPEN
+    assert mapped.financial_status is FinancialStatus.PAID
+    assert mapped.total == Decimal("67.50")
+    assert mapped.tax_total == Decimal("5.00")
     assert [(line.line_id, line.sku, line.quantity, line.total) for line in mapped.lines] == [
         ("1", "TEE-BLK-M", 2, Decimal("50.00")),
         ("2", "MUG-001", 1, Decimal("12.50")),
@@ -160,4 +166,5 @@ def test_defaults_and_maps_of_field_expressions() -> None:
     assert parse_time(1_700_000_000_000) == parse_time(1_700_000_000)
     assert parse_time("1700000000") == parse_time(1_700_000_000)
     assert parse_time("2026-11-20T09:00:00+02:00") == parse_time("2026-11-20T07:00:00Z")
-    assert parse_time("2026-11-20") is None and parse_time(True) is None
+    assert parse_time("2026-11-20") is None
+    assert parse_time(True) is None

@@ -42,7 +42,8 @@ def test_a_sandbox_delivery_verifies_and_parses() -> None:
     assert event.external_id == payload["data"]["id"]
     assert event.idempotency_key == f"loyalty-crm:{payload['id']}"
     assert event.ordering_key == f"http:loyalty-crm:member:{payload['data']['id']}"
-    assert event.triggered_at is not None and event.ordering_seq > 0
+    assert event.triggered_at is not None
+    assert event.ordering_seq > 0
 
 
 def test_transactions_route_to_orders_and_voids_to_cancellations() -> None:
@@ -53,7 +54,8 @@ def test_transactions_route_to_orders_and_voids_to_cancellations() -> None:
     sent = sandbox_deliveries(drive)
     events = [HOOKS.parse(body, headers, CONN, now=now()) for body, headers in sent]
     kinds = [(e.object_type, e.event_type) for e in events]
-    assert ("order", "order.created") in kinds and ("order", "order.cancelled") in kinds
+    assert ("order", "order.created") in kinds
+    assert ("order", "order.cancelled") in kinds
     orders = [e for e in events if e.object_type == "order"]
     assert len({e.ordering_key for e in orders}) == 1  # one transaction, one ordering key
     assert orders[0].ordering_seq < orders[-1].ordering_seq
@@ -112,7 +114,7 @@ def test_oversized_bodies_are_refused_before_hashing() -> None:
 
 
 def test_malformed_bodies_are_400_and_unknown_events_are_ignored() -> None:
-    body, headers = first_delivery()
+    _body, headers = first_delivery()
     for bad in (b"not json", b"[1, 2]", b"\xff\xfe", json.dumps({"id": "evt_1"}).encode()):
         with pytest.raises(WebhookRejected) as caught:
             HOOKS.parse(bad, headers, CONN, now=now())
