@@ -322,6 +322,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         inner: the transport that sends (default: a fresh ``httpx.AsyncHTTPTransport``).
         allow: the operator's allow-list.
         resolver: name → addresses (tests pass a fake one to play DNS tricks).
+        connect_timeout: seconds to establish a connection (the client's timeout covers the rest).
     """
 
     def __init__(
@@ -330,17 +331,20 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         *,
         allow: AllowList,
         resolver: Resolver = system_resolver,
+        connect_timeout: float | None = None,
     ) -> None:
         self._inner = inner or httpx.AsyncHTTPTransport()
         self._allow = allow
         self._resolver = resolver
-        self.checked: list[CheckedTarget] = []
+        self._connect_timeout = connect_timeout
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         target = await check_url(request.url, allow=self._allow, resolver=self._resolver)
-        self.checked.append(target)
-        if len(self.checked) > 100:
-            del self.checked[:50]
+        if self._connect_timeout is not None and isinstance(request.extensions.get("timeout"), dict):
+            request.extensions = {
+                **request.extensions,
+                "timeout": {**request.extensions["timeout"], "connect": self._connect_timeout},
+            }
         pinned_host = str(target.address)
         if pinned_host != target.host:
             # Connect to the checked address; Host header and TLS name stay the original host.

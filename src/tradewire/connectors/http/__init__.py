@@ -34,7 +34,7 @@ SPEC = ConnectorSpec(
     webhooks=HttpWebhooks(),
     sandbox=sandbox_factory,
     pollers=(default_poll_stream(),),
-    capabilities=("webhooks.hmac", "poll.records", "customers.read", "orders.read", "sandbox"),
+    capabilities=("declarative", "webhooks.hmac", "poll.records", "customers.read", "orders.read", "sandbox"),
 )
 
 __all__ = ["SPEC"]

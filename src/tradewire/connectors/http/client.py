@@ -37,7 +37,7 @@ from tradewire.connectors.http.definition import (
 )
 from tradewire.connectors.http.mapping import external_id, search
 from tradewire.connectors.http.settings import HttpSecrets, connection_parts, require_secrets
-from tradewire.errors import ConfigError, VendorAuthError, VendorError, VendorRejected, VendorRetryable
+from tradewire.errors import ConfigError, VendorAuthError, VendorRejected, VendorRetryable
 
 SCOPE = "api"
 DEFAULT_LIMIT = RateLimit(scope=SCOPE, rate=5.0, burst=10.0)
@@ -143,6 +143,7 @@ class HttpClient:
             transport,
             allow=allow if allow is not None else AllowList.from_environment(),
             resolver=resolver or system_resolver,
+            connect_timeout=definition.timeouts.connect,
         )
         self.http = VendorHttp(
             system=self.system,
@@ -492,9 +493,9 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def describe_json(value: Any) -> bytes:
-    """Compact JSON bytes of a record (how polled records are stored)."""
+def record_bytes(value: Any) -> bytes:
+    """Compact JSON bytes of a record (how polled records are stored as message bodies)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
-__all__ = ["SCOPE", "HttpClient", "VendorError", "describe_json", "rate_limit_of"]
+__all__ = ["SCOPE", "HttpClient", "rate_limit_of", "record_bytes"]

@@ -16,7 +16,7 @@ import httpx
 
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.spec import Connection, InboundEvent, PolledPage, PolledRecord, Poller, PollStream
-from tradewire.connectors.http.client import HttpClient, describe_json
+from tradewire.connectors.http.client import HttpClient, record_bytes
 from tradewire.connectors.http.definition import Definition, PollerSpec
 from tradewire.connectors.http.mapping import external_id, parse_time, search
 from tradewire.connectors.http.settings import HttpSettings, connection_parts
@@ -91,7 +91,7 @@ class DeclarativePoller:
                     ordering_seq=microseconds(changed),
                     triggered_at=changed,
                 )
-                polled.append(PolledRecord(event=event, body=describe_json(record)))
+                polled.append(PolledRecord(event=event, body=record_bytes(record)))
             yield PolledPage(polled, best)
 
     async def aclose(self) -> None:

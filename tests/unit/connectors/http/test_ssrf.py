@@ -215,8 +215,8 @@ def test_transport_pins_the_checked_address_and_keeps_host_and_sni() -> None:
     inner = _Recorder()
 
     async def main() -> None:
-        transport = GuardedTransport(inner, allow=NOTHING, resolver=rebinding)
-        async with httpx.AsyncClient(transport=transport) as http:
+        transport = GuardedTransport(inner, allow=NOTHING, resolver=rebinding, connect_timeout=2.5)
+        async with httpx.AsyncClient(transport=transport, timeout=30.0) as http:
             await http.get("https://rebind.example.com/v1/members")
             with pytest.raises(DestinationRefused):
                 await http.get("https://rebind.example.com/v1/members")
@@ -227,6 +227,8 @@ def test_transport_pins_the_checked_address_and_keeps_host_and_sni() -> None:
     assert sent.url.host == "93.184.215.14"
     assert sent.headers["host"] == "rebind.example.com"
     assert sent.extensions["sni_hostname"] == "rebind.example.com"
+    assert sent.extensions["timeout"]["connect"] == 2.5
+    assert sent.extensions["timeout"]["read"] == 30.0
 
 
 def test_transport_refuses_before_anything_is_sent() -> None:

@@ -1,0 +1,103 @@
+"""``tradewire connectors validate|map`` and the services behind them; ``tradewire map http`` points there."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from http_support import EXAMPLE
+from typer.testing import CliRunner
+
+from tradewire.cli.main import app
+from tradewire.errors import MappingError, NotFound
+from tradewire.services.connectors import map_with_definition, validate_definition
+from tradewire.services.mapping import map_record
+
+MEMBER = {
+    "id": "mbr_1",
+    "email": "ada@example.com",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "address": {"street": "1 Way", "city": "London", "zip": "N1", "country": "GB"},
+    "tier": "gold",
+    "tags": [],
+    "updated_at": "2026-11-20T08:30:00Z",
+}
+BROKEN = """\
+name: broken
+base_url: https://api.example.com
+auth: {type: bearer, secret: token}
+endpoints:
+  list:
+    path: /things
+    records: "items[?"
+"""
+runner = CliRunner()
+
+
+def test_validate_service_reports_problems_with_lines(tmp_path: Path) -> None:
+    ok = validate_definition(EXAMPLE)
+    assert ok.ok
+    assert ok.summary()["secrets"] == ["api_key", "webhook_secret"]
+    bad_file = tmp_path / "broken.yaml"
+    bad_file.write_text(BROKEN)
+    bad = validate_definition(bad_file)
+    assert not bad.ok
+    assert [(p.path, p.line) for p in bad.problems] == [("endpoints.list.records", 7)]
+
+
+def test_map_service_maps_one_record_by_the_definition() -> None:
+    mapped = map_with_definition(EXAMPLE, "member", json.dumps(MEMBER).encode())
+    assert mapped["email"] == "ada@example.com"
+    assert mapped["tags"] == ["gold"]
+    assert mapped["source"]["external_id"] == "mbr_1"
+    with pytest.raises(MappingError, match="not JSON"):
+        map_with_definition(EXAMPLE, "member", b"{oops")
+    with pytest.raises(MappingError, match="no object 'ghost'"):
+        map_with_definition(EXAMPLE, "ghost", b"{}")
+
+
+def test_tradewire_map_http_points_to_the_connectors_command() -> None:
+    with pytest.raises(NotFound, match="tradewire connectors map"):
+        map_record("http", "member", json.dumps(MEMBER).encode())
+
+
+def test_cli_validate_ok_and_json() -> None:
+    result = runner.invoke(app, ["connectors", "validate", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "loyalty-crm" in result.output
+    result = runner.invoke(app, ["connectors", "validate", str(EXAMPLE), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["ok"] is True
+
+
+def test_cli_validate_prints_each_problem_and_exits_1(tmp_path: Path) -> None:
+    bad_file = tmp_path / "broken.yaml"
+    bad_file.write_text(BROKEN)
+    result = runner.invoke(app, ["connectors", "validate", str(bad_file)])
+    assert result.exit_code == 1
+    assert f"{bad_file}:7: endpoints.list.records" in result.output.replace("\n", "")
+    result = runner.invoke(app, ["connectors", "validate", str(bad_file), "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["problems"][0]["line"] == 7
+
+
+def test_cli_map_prints_canonical_json(tmp_path: Path) -> None:
+    record = tmp_path / "member.json"
+    record.write_text(json.dumps(MEMBER))
+    result = runner.invoke(app, ["connectors", "map", str(EXAMPLE), "member", str(record)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["last_name"] == "Lovelace"
+    record.write_text(json.dumps(MEMBER | {"email": "nope"}))
+    failed = runner.invoke(app, ["connectors", "map", str(EXAMPLE), "member", str(record)])
+    assert failed.exit_code == 2
+    assert "email" in failed.output
+
+
+def test_cli_help_everywhere() -> None:
+    for args in (["connectors", "--help"], ["connectors", "validate", "--help"], ["connectors", "map", "--help"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0
+        assert "Usage" in result.output
