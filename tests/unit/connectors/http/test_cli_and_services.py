@@ -101,3 +101,31 @@ def test_cli_help_everywhere() -> None:
         result = runner.invoke(app, args)
         assert result.exit_code == 0
         assert "Usage" in result.output
+
+
+TENANTS = f"""\
+version: 1
+partner: {{id: p1, name: Partner}}
+clients:
+  - id: c1
+    name: Client
+    connections:
+      - id: c1-loyalty
+        system: http
+        name: Loyalty
+        settings:
+          definition_path: {EXAMPLE}
+          budgets: {{api: {{rate: 8, burst: 20}}}}
+        secrets:
+          api_key: ${{LOYALTY_API_KEY}}
+          webhook_secret: ${{LOYALTY_WEBHOOK_SECRET}}
+"""
+
+
+def test_a_tenants_file_accepts_http_connections_with_named_secrets() -> None:
+    from tradewire.services.config import parse, resolve_secrets
+
+    parsed = parse(TENANTS.encode())
+    conn = parsed.clients[0].connections[0]
+    env = {"LOYALTY_API_KEY": "k", "LOYALTY_WEBHOOK_SECRET": "w"}
+    assert resolve_secrets(conn, env, "here") == {"api_key": "k", "webhook_secret": "w"}
