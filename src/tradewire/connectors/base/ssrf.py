@@ -347,11 +347,17 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             }
         pinned_host = str(target.address)
         if pinned_host != target.host:
-            # Connect to the checked address; Host header and TLS name stay the original host.
-            request.url = request.url.copy_with(host=pinned_host)
-            request.extensions = {**request.extensions, "sni_hostname": target.host}
-            if "host" not in request.headers:
-                request.headers["Host"] = _host_header(target)
+            # Connect to the checked address; the Host header and the TLS name stay the original host.
+            # A copy is sent so the caller's request (and error messages, redirects) keep the name.
+            headers = request.headers.copy()
+            headers.setdefault("Host", _host_header(target))
+            request = httpx.Request(
+                request.method,
+                request.url.copy_with(host=pinned_host),
+                headers=headers,
+                stream=request.stream,
+                extensions={**request.extensions, "sni_hostname": target.host},
+            )
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:

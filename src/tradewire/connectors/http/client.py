@@ -45,6 +45,10 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 Params = Mapping[str, Any]
 
 
+class TokenRefused(VendorAuthError):
+    """The token endpoint refused the client credentials (no point asking again in this run)."""
+
+
 def rate_limit_of(definition: Definition) -> RateLimit:
     """The budget of the connection's ``api`` scope the definition asks for (the default when it says nothing)."""
     if definition.rate_limit is None:
@@ -220,9 +224,13 @@ class HttpClient:
             response = await self.http.request(
                 "POST", str(url), scope=SCOPE, content=urllib.parse.urlencode(form).encode(), headers=headers
             )
+        except TokenRefused:
+            raise
+        except VendorAuthError as exc:
+            raise TokenRefused(str(exc), status=exc.status, system=self.system, detail=exc.detail) from None
         except VendorRejected as exc:
             # RFC 6749 §5.2: invalid_client / unauthorized_client come back as 400.
-            raise VendorAuthError(
+            raise TokenRefused(
                 f"{self.system} refused the client credentials at the token endpoint: {exc.detail.get('reason', exc)}",
                 status=exc.status,
                 system=self.system,
@@ -264,10 +272,11 @@ class HttpClient:
             send_query = dict(query)
             if _origin(url) == _origin(self.base_url):
                 await self._credentials(send_headers, send_query)
-            target = url.copy_merge_params(send_query) if send_query else url
+            # Credentials in the query go as params, so error messages (which quote the URL) never show them.
             response = await self.http.request(
-                method, str(target), scope=SCOPE, json=json_payload, headers=send_headers
+                method, str(url), scope=SCOPE, json=json_payload, headers=send_headers, params=send_query or None
             )
+            target = response.request.url
             self._observe(response)
             if response.status_code not in REDIRECTS:
                 return response
@@ -294,6 +303,8 @@ class HttpClient:
     ) -> httpx.Response:
         try:
             return await self._send(method, url, query=query, headers=headers, json_payload=json_payload)
+        except TokenRefused:
+            raise
         except VendorAuthError:
             if self.tokens is None:
                 raise

@@ -210,6 +210,7 @@ async def _void(request: Request, store: LoyaltyStore) -> Response:
 
 async def _token(request: Request) -> Response:
     store = _store(request)
+    store.token_requests += 1
     form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
     client_id = (form.get("client_id") or [""])[0]
     client_secret = (form.get("client_secret") or [""])[0]

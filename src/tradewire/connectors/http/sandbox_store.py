@@ -74,6 +74,7 @@ class LoyaltyStore:
         self.tokens: dict[str, float] = {}
         self.subscriptions: list[dict[str, Any]] = []
         self.served = 0
+        self.token_requests = 0
         self.window: tuple[int, int] = (0, 0)  # (minute, requests in it)
         self._last_stamp = 0.0
         self._next = {"member": 1000, "transaction": 5000, "event": 1}

@@ -213,8 +213,11 @@ def test_oauth2_revoked_token_mid_run_is_refreshed_once() -> None:
 def test_oauth2_bad_client_secret_is_an_auth_error() -> None:
     app = sandbox(auth="oauth2")
     conn = inline(oauth, client_id=CLIENT_ID, client_secret="wrong")
-    with pytest.raises(VendorAuthError):
+    with pytest.raises(VendorAuthError) as caught:
         run(members(client(app, conn)))
+    assert "wrong" not in str(caught.value)
+    assert app.state.loyalty.token_requests == 1  # refused credentials are not asked for twice
+    assert app.state.loyalty.served == 0
 
 
 def test_oauth2_token_that_keeps_failing_is_an_auth_error_after_one_refresh() -> None:
@@ -436,3 +439,29 @@ def test_allow_list_is_read_from_the_environment_by_default(monkeypatch: pytest.
     http = HttpClient.from_connection(connection(), transport=httpx.ASGITransport(app))
     assert len(run(members(http))) == 1
     assert ALLOW.permits_endpoint("127.0.0.1", 8400)
+
+
+def test_a_key_sent_in_the_query_never_appears_in_error_messages() -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    http, seen = mini(timeout)
+    with pytest.raises(VendorRetryable) as caught:
+        run(all_items(http))
+    assert seen[0].url.params["key"] == "k3y"
+    assert "k3y" not in str(caught.value)
+
+    http, _ = mini(lambda r: httpx.Response(500, text="boom"))
+    with pytest.raises(VendorRetryable) as failed:
+        run(all_items(http))
+    assert "k3y" not in str(failed.value)
+    assert "k3y" not in repr(failed.value.detail)
+
+
+def test_secrets_are_hidden_in_repr() -> None:
+    secrets = HttpSecrets.model_validate({"api_key": "s3cr3t-value"})
+    assert "s3cr3t-value" not in repr(secrets)
+    assert "s3cr3t-value" not in str(secrets)
+    assert secrets.get("api_key") == "s3cr3t-value"
+    with pytest.raises(ConfigError, match="no secret named 'token'"):
+        secrets.get("token")
