@@ -16,7 +16,7 @@ from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.base.ssrf import AllowList
 from tradewire.connectors.http import SPEC
 from tradewire.connectors.http.client import HttpClient
-from tradewire.connectors.http.definition import load_definition
+from tradewire.connectors.http.loader import load_definition
 from tradewire.connectors.http.mapping import to_canonical
 from tradewire.connectors.http.poller import DeclarativePoller
 

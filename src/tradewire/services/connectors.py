@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.connectors.base.payload import load_json_object
-from tradewire.connectors.http.definition import Definition, DefinitionError, Problem, load_definition
+from tradewire.connectors.http.definition import Definition
+from tradewire.connectors.http.loader import DefinitionError, Problem, load_definition
 from tradewire.connectors.http.mapping import to_canonical
 from tradewire.errors import MappingError
 

@@ -18,7 +18,7 @@ import httpx
 
 from tradewire.connectors.base.budget import RateBudget, RateLimit
 from tradewire.connectors.base.http import VendorHttp, json_body
-from tradewire.connectors.base.pagination import Page, paginate, parse_link_header
+from tradewire.connectors.base.pagination import Page, paginate
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.base.ssrf import AllowList, GuardedTransport, Resolver, system_resolver
 from tradewire.connectors.base.tokens import AccessToken, TokenCache
@@ -26,16 +26,12 @@ from tradewire.connectors.http.definition import (
     ApiKeyAuth,
     BasicAuth,
     BearerAuth,
-    CursorToken,
     Definition,
     Endpoint,
-    LinkHeader,
-    NextUrl,
     OAuth2ClientCredentials,
-    OffsetLimit,
-    PageNumber,
 )
 from tradewire.connectors.http.mapping import external_id, search
+from tradewire.connectors.http.paging import first_token, next_token, number, page_request
 from tradewire.connectors.http.settings import HttpSecrets, connection_parts, require_secrets
 from tradewire.errors import ConfigError, VendorAuthError, VendorRejected, VendorRetryable
 
@@ -315,8 +311,8 @@ class HttpClient:
         spec = self.definition.rate_limit
         if spec is None or spec.remaining_header is None:
             return
-        remaining = _number(response.headers.get(spec.remaining_header))
-        capacity = _number(response.headers.get(spec.limit_header)) if spec.limit_header else None
+        remaining = number(response.headers.get(spec.remaining_header))
+        capacity = number(response.headers.get(spec.limit_header)) if spec.limit_header else None
         if remaining is not None:
             self.http.budget.observe(SCOPE, remaining=remaining, capacity=capacity, refill=None)
 
@@ -421,29 +417,14 @@ class HttpClient:
         base_query = dict(extra_query or {})
 
         async def fetch(token: Any) -> Page[dict[str, Any], Any]:
-            query = dict(base_query)
-            size = getattr(strategy, "size", None)
-            size_param = getattr(strategy, "size_param", None)
-            url: httpx.URL | None = None
-            if isinstance(strategy, PageNumber):
-                query[strategy.page_param] = str(token)
-            elif isinstance(strategy, OffsetLimit):
-                query[strategy.offset_param] = str(token)
-                query[strategy.limit_param] = str(strategy.size)
-            elif isinstance(strategy, CursorToken) and token:
-                query[strategy.cursor_param] = str(token)
-            elif isinstance(strategy, NextUrl | LinkHeader) and token:
-                url = self._same_origin(str(token))
-            if size_param and size is not None and url is None:
-                query[size_param] = str(size)
-            response = await self._request(endpoint_name, params, extra_query=query, url=url)
+            query, link = page_request(strategy, token)
+            url = self._same_origin(link) if link else None
+            response = await self._request(endpoint_name, params, extra_query=base_query | query, url=url)
             body = self._json(endpoint, response)
             records = self._records(endpoint, body)
-            return Page(records, self._next(strategy, token, body, response, len(records)))
+            return Page(records, next_token(strategy, token, body, response.headers.get("link"), len(records)))
 
-        first: Any = (
-            strategy.start if isinstance(strategy, PageNumber) else 0 if isinstance(strategy, OffsetLimit) else ""
-        )
+        first = first_token(strategy)
         async for page in paginate(fetch, first, system=self.system):
             yield page.items
 
@@ -455,32 +436,6 @@ class HttpClient:
                 system=self.system,
             )
         return url
-
-    @staticmethod
-    def _next(strategy: Any, token: Any, body: Any, response: httpx.Response, count: int) -> Any:
-        if isinstance(strategy, PageNumber):
-            if strategy.total_pages is not None:
-                total = _number(search(strategy.total_pages, body))
-                return token + 1 if total is not None and token + (1 - strategy.start) < total else None
-            return token + 1 if count >= strategy.size else None
-        if isinstance(strategy, OffsetLimit):
-            if count == 0:
-                return None
-            if strategy.total is not None:
-                total = _number(search(strategy.total, body))
-                return token + count if total is not None and token + count < total else None
-            return token + count if count >= strategy.size else None
-        if isinstance(strategy, CursorToken):
-            if strategy.has_more is not None and not search(strategy.has_more, body):
-                return None
-            cursor = search(strategy.next, body)
-            return str(cursor) if cursor not in (None, "") else None
-        if isinstance(strategy, NextUrl):
-            link = search(strategy.next, body)
-            return str(link) if isinstance(link, str) and link else None
-        if isinstance(strategy, LinkHeader):
-            return parse_link_header(response.headers.get("link")).get("next")
-        return None
 
     async def list_all(self, object_name: str, *, limit: int = 10_000) -> list[dict[str, Any]]:
         """Every record of an object's list endpoint (for tools and tests; pollers stream instead)."""
@@ -495,13 +450,6 @@ class HttpClient:
         for record in out:
             external_id(spec, object_name, record)
         return out[:limit]
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
 
 
 def record_bytes(value: Any) -> bytes:

@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from tradewire.connectors.base.spec import Connection
-from tradewire.connectors.http.definition import Definition, definition_from_data, load_definition
+from tradewire.connectors.http.definition import Definition
+from tradewire.connectors.http.loader import definition_from_data, load_definition
 from tradewire.errors import ConfigError
 
 _CACHE_LIMIT = 64

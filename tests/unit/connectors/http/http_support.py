@@ -12,7 +12,8 @@ import httpx
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.base.ssrf import AllowList
 from tradewire.connectors.http.client import HttpClient
-from tradewire.connectors.http.definition import Definition, load_definition
+from tradewire.connectors.http.definition import Definition
+from tradewire.connectors.http.loader import load_definition
 from tradewire.connectors.http.sandbox import create_sandbox
 
 EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "connectors" / "loyalty-crm.yaml"

@@ -25,7 +25,7 @@ from http_support import (
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.base.ssrf import AllowList, DestinationRefused
 from tradewire.connectors.http.client import SCOPE, HttpClient, rate_limit_of
-from tradewire.connectors.http.definition import definition_from_data, load_definition
+from tradewire.connectors.http.loader import definition_from_data, load_definition
 from tradewire.connectors.http.settings import HttpSecrets
 from tradewire.errors import (
     ConfigError,

@@ -7,14 +7,8 @@ import textwrap
 import pytest
 from http_support import EXAMPLE
 
-from tradewire.connectors.http.definition import (
-    CursorToken,
-    DefinitionError,
-    OAuth2ClientCredentials,
-    Problem,
-    load_definition,
-    parse_definition,
-)
+from tradewire.connectors.http.definition import CursorToken, OAuth2ClientCredentials
+from tradewire.connectors.http.loader import DefinitionError, Problem, load_definition, parse_definition
 from tradewire.errors import ConfigError
 
 MINIMAL = """\

@@ -14,7 +14,7 @@ from tradewire.connectors.base.budget import UnlimitedBudget
 from tradewire.connectors.base.spec import PolledPage
 from tradewire.connectors.http import SPEC
 from tradewire.connectors.http.client import HttpClient
-from tradewire.connectors.http.definition import load_definition
+from tradewire.connectors.http.loader import load_definition
 from tradewire.connectors.http.poller import DeclarativePoller, format_cursor, open_poller, poll_streams
 from tradewire.errors import ConfigError, MappingError
 
