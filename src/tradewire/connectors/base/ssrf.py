@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tradewire.errors import ConfigError
+from tradewire.errors import ConfigError, VendorRetryable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -69,6 +69,9 @@ METADATA_HOSTS = frozenset(
         "metadata.azure.internal",
         "kubernetes.default.svc",
     }
+)
+_NO_SUCH_NAME = frozenset(
+    code for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None)) if code is not None
 )
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
@@ -246,13 +249,19 @@ async def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system resolver gives for ``host`` (IPv4 and IPv6).
 
     Raises:
-        DestinationRefused: the name does not resolve.
+        DestinationRefused: the name does not exist.
+        VendorRetryable: the resolver failed for now (EAI_AGAIN, EAI_FAIL…).
     """
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise DestinationRefused(f"{host!r} does not resolve: {exc}") from None
+    except UnicodeError as exc:
+        raise DestinationRefused(f"{host!r} is not a valid host name: {exc}") from None
+    except socket.gaierror as exc:
+        if exc.errno in _NO_SUCH_NAME:
+            raise DestinationRefused(f"{host!r} does not resolve: {exc}") from None
+        # A resolver that is down or timing out says nothing about the name: try again later.
+        raise VendorRetryable(f"could not resolve {host!r} right now: {exc}") from None
     return [str(info[4][0]) for info in infos]
 
 

@@ -243,3 +243,32 @@ def test_transport_refuses_before_anything_is_sent() -> None:
 
     asyncio.run(main())
     assert inner.requests == []
+
+
+def test_the_system_resolver_tells_missing_names_from_resolver_trouble(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from tradewire.connectors.base import ssrf
+    from tradewire.errors import RetryableError
+
+    async def resolve(error: int) -> list[str]:
+        loop = asyncio.get_running_loop()
+
+        async def failing(*args: object, **kwargs: object) -> object:
+            raise socket.gaierror(error, "resolver says no")
+
+        monkeypatch.setattr(loop, "getaddrinfo", failing)
+        return await ssrf.system_resolver("api.example.com", 443)
+
+    with pytest.raises(DestinationRefused, match="does not resolve"):
+        asyncio.run(resolve(socket.EAI_NONAME))
+    with pytest.raises(RetryableError, match="right now"):
+        asyncio.run(resolve(socket.EAI_AGAIN))
+
+
+def test_the_system_resolver_returns_every_address() -> None:
+    from tradewire.connectors.base import ssrf
+
+    addresses = asyncio.run(ssrf.system_resolver("localhost", 80))
+    assert addresses
+    assert all(ipaddress.ip_address(a).is_loopback for a in addresses)
