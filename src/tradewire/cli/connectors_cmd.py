@@ -36,6 +36,8 @@ def validate(file: DefinitionFile, json_out: JsonOut = False) -> None:
         out.print(f"  pollers:   {', '.join(summary['pollers']) or 'none'}", highlight=False)
         out.print(f"  webhooks:  {'yes' if summary['webhooks'] else 'no'}", highlight=False)
         out.print(f"  secrets the connection must hold: {', '.join(summary['secrets']) or 'none'}", highlight=False)
+        for note in result.notes:
+            out.print(f"  [yellow]note:[/yellow] {note}", highlight=False)
     else:
         for problem in result.problems:
             where = f"{file}:{problem.line}" if problem.line else str(file)

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tradewire.connectors.base.payload import load_json_object
+from tradewire.connectors.base.ssrf import ALLOW_ENV, DEFAULT_PORTS, AllowList, parse_ip, why_forbidden
 from tradewire.connectors.http.definition import Definition
 from tradewire.connectors.http.loader import DefinitionError, Problem, load_definition
 from tradewire.connectors.http.mapping import to_canonical
@@ -24,6 +27,7 @@ class Validation:
     source: str
     problems: list[Problem] = field(default_factory=list)
     definition: Definition | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +56,7 @@ class Validation:
             "source": self.source,
             "ok": self.ok,
             "problems": [p.to_json() for p in self.problems],
+            "notes": self.notes,
             "definition": self.summary(),
         }
 
@@ -62,7 +67,21 @@ def validate_definition(path: str | Path) -> Validation:
         definition = load_definition(path)
     except DefinitionError as exc:
         return Validation(str(path), list(exc.problems))
-    return Validation(str(path), [], definition)
+    return Validation(str(path), [], definition, _egress_notes(definition))
+
+
+def _egress_notes(definition: Definition) -> list[str]:
+    """What the SSRF guard will say about the base URL, checked without DNS (literal addresses only)."""
+    url = httpx.URL(definition.base_url)
+    address = parse_ip(url.host)
+    if address is None:
+        return []
+    reason = why_forbidden(address)
+    port = url.port or DEFAULT_PORTS[url.scheme]
+    allow = AllowList.from_environment()
+    if reason is None or allow.permits_endpoint(url.host, port) or allow.permits_address(address, port):
+        return []
+    return [f"base_url {url.host} is {reason}: calls are refused unless {ALLOW_ENV} permits it"]
 
 
 def map_with_definition(path: str | Path, object_name: str, raw: bytes) -> dict[str, Any]:

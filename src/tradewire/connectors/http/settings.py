@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.http.definition import Definition
-from tradewire.connectors.http.loader import definition_from_data, load_definition
+from tradewire.connectors.http.loader import DefinitionError, definition_from_data, load_definition
 from tradewire.errors import ConfigError
 
 _CACHE_LIMIT = 64
@@ -43,6 +43,10 @@ class HttpSettings(BaseModel):
     def _one_source(self) -> HttpSettings:
         if (self.definition is None) == (self.definition_path is None):
             raise ValueError("set exactly one of 'definition' (inline) or 'definition_path'")
+        try:
+            self.load()  # a broken definition is refused when the connection is configured, not at first use
+        except DefinitionError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     def load(self) -> Definition:

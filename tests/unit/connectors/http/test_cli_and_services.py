@@ -10,7 +10,7 @@ from http_support import EXAMPLE
 from typer.testing import CliRunner
 
 from tradewire.cli.main import app
-from tradewire.errors import MappingError, NotFound
+from tradewire.errors import ConfigError, MappingError, NotFound
 from tradewire.services.connectors import map_with_definition, validate_definition
 from tradewire.services.mapping import map_record
 
@@ -129,3 +129,40 @@ def test_a_tenants_file_accepts_http_connections_with_named_secrets() -> None:
     conn = parsed.clients[0].connections[0]
     env = {"LOYALTY_API_KEY": "k", "LOYALTY_WEBHOOK_SECRET": "w"}
     assert resolve_secrets(conn, env, "here") == {"api_key": "k", "webhook_secret": "w"}
+
+
+def test_validate_notes_a_base_url_the_guard_will_refuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = tmp_path / "local.yaml"
+    local.write_text(BROKEN.replace("https://api.example.com", "http://10.1.2.3:8080").replace('"items[?"', "items"))
+    monkeypatch.delenv("TRADEWIRE_EGRESS_ALLOW", raising=False)
+    result = validate_definition(local)
+    assert result.ok
+    assert result.notes == [
+        "base_url 10.1.2.3 is a private address: calls are refused unless TRADEWIRE_EGRESS_ALLOW permits it"
+    ]
+    cli = runner.invoke(app, ["connectors", "validate", str(local)])
+    assert cli.exit_code == 0
+    assert "TRADEWIRE_EGRESS_ALLOW" in cli.output
+    monkeypatch.setenv("TRADEWIRE_EGRESS_ALLOW", "10.1.2.3:8080")
+    assert validate_definition(local).notes == []
+    assert validate_definition(EXAMPLE).notes == []
+
+
+def test_a_broken_inline_definition_is_refused_when_the_connection_is_configured() -> None:
+    from tradewire.connectors.http.settings import HttpSettings
+    from tradewire.services.config import parse
+
+    with pytest.raises(ValueError, match=r"endpoints\.list\.records"):
+        HttpSettings.model_validate(
+            {
+                "definition": {
+                    "name": "x",
+                    "base_url": "https://a.test",
+                    "auth": {"type": "none"},
+                    "endpoints": {"list": {"path": "/x", "records": "a[?"}},
+                }
+            }
+        )
+    broken = TENANTS.replace(f"definition_path: {EXAMPLE}", "definition_path: /nonexistent.yaml")
+    with pytest.raises(ConfigError, match="cannot read"):
+        parse(broken.encode())
