@@ -15,6 +15,7 @@ from string import Formatter
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from tradewire.connectors.base.budget import RateBudget, RateLimit
 from tradewire.connectors.base.http import VendorHttp, json_body
@@ -32,6 +33,7 @@ from tradewire.connectors.http.definition import (
 )
 from tradewire.connectors.http.mapping import external_id, search
 from tradewire.connectors.http.paging import first_token, next_token, number, page_request
+from tradewire.connectors.http.schemas import TokenResponse
 from tradewire.connectors.http.settings import HttpSecrets, connection_parts, require_secrets
 from tradewire.errors import ConfigError, VendorAuthError, VendorRejected, VendorRetryable
 
@@ -232,15 +234,15 @@ class HttpClient:
                 system=self.system,
             ) from None
         body = json_body(response, system=self.system, what="the token request")
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise VendorRetryable(f"{self.system} token endpoint answered without access_token", system=self.system)
-        expires = body.get("expires_in", 3600)
         try:
-            seconds = float(expires)
-        except (TypeError, ValueError):
-            seconds = 3600.0
-        return AccessToken(token, max(seconds, 1.0))
+            answer = TokenResponse.model_validate(body)
+        except ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
+            raise VendorRetryable(
+                f"{self.system} token endpoint answered an unusable token ({where}: {exc.errors()[0]['msg']})",
+                system=self.system,
+            ) from None
+        return AccessToken(answer.access_token, answer.lifetime_seconds)
 
     async def _credentials(self, headers: dict[str, str], query: dict[str, str]) -> None:
         auth = self.definition.auth

@@ -465,3 +465,40 @@ def test_secrets_are_hidden_in_repr() -> None:
     assert secrets.get("api_key") == "s3cr3t-value"
     with pytest.raises(ConfigError, match="no secret named 'token'"):
         secrets.get("token")
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"token_type": "Bearer"}, "access_token"),
+        ({"access_token": "", "token_type": "Bearer"}, "access_token"),
+        ({"access_token": "t", "token_type": "mac"}, "not Bearer"),
+        ("<html>login</html>", "HTML"),
+    ],
+)
+def test_unusable_token_answers_are_retryable(answer: Any, reason: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            if isinstance(answer, str):
+                return httpx.Response(200, text=answer)
+            return httpx.Response(200, json=answer)
+        return httpx.Response(200, json={"items": []})
+
+    data = {**MINI, "auth": {"type": "oauth2_client_credentials", "token_url": "/oauth/token"}}
+    http = HttpClient(
+        definition_from_data(data, source="test"),
+        HttpSecrets.model_validate({"client_id": "i", "client_secret": "s"}),
+        transport=httpx.MockTransport(handler),
+        allow=AllowList(),
+        resolver=_dns,
+    )
+    with pytest.raises(VendorRetryable, match=reason):
+        run(all_items(http))
+
+
+def test_token_lifetime_defaults_to_an_hour() -> None:
+    from tradewire.connectors.http.schemas import TokenResponse
+
+    assert TokenResponse(access_token="t").lifetime_seconds == 3600.0
+    assert TokenResponse(access_token="t", expires_in=0).lifetime_seconds == 1.0
+    assert "tok-3f9a" not in repr(TokenResponse(access_token="tok-3f9a", scope="x"))
