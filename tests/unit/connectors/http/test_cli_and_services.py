@@ -166,3 +166,9 @@ def test_a_broken_inline_definition_is_refused_when_the_connection_is_configured
     broken = TENANTS.replace(f"definition_path: {EXAMPLE}", "definition_path: /nonexistent.yaml")
     with pytest.raises(ConfigError, match="cannot read"):
         parse(broken.encode())
+
+
+def test_cli_validate_a_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["connectors", "validate", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 1
+    assert "cannot read" in result.output

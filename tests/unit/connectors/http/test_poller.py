@@ -118,3 +118,15 @@ def test_poll_streams_follow_the_definition() -> None:
     definition = load_definition(connection().settings["definition_path"])
     streams = poll_streams(definition)
     assert [(s.name, s.every_seconds) for s in streams] == [("members", 60.0), ("transactions", 120.0)]
+
+
+def test_epoch_cursor_format_and_lookback() -> None:
+    app = sandbox()
+    p = poller(app)
+    spec = p.spec.model_copy(update={"cursor": p.spec.cursor.model_copy(update={"format": "epoch_seconds"})})
+    epoch = DeclarativePoller(p.client, spec)
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert epoch._filter_value(now) == str(int(now.timestamp()))
+    assert p._filter_value(now) == "2026-11-23T12:00:00Z"
+    assert p._since(None, now) == now - timedelta(seconds=86400)
+    assert p._since(format_cursor(now), now) == now - timedelta(seconds=120)
