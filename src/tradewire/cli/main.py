@@ -6,6 +6,7 @@ import typer
 
 from tradewire import __version__
 from tradewire.cli.config import config_app
+from tradewire.cli.connectors_cmd import connectors_app
 from tradewire.cli.demo import demo
 from tradewire.cli.mapcmd import map_command
 from tradewire.cli.processes import migrate, scheduler, serve, worker
@@ -28,6 +29,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(dead_app, name="dead-letters")
 app.add_typer(config_app, name="config")
 app.add_typer(connections_app, name="connections")
+app.add_typer(connectors_app, name="connectors")
 
 
 @app.command()

@@ -135,7 +135,8 @@ def _check(parsed: TenantsFile) -> None:
                         f"{where}.secrets.{key}: write ${{ENV_VAR}}, not the secret itself (files live in git)"
                     )
             unknown = set(conn.secrets) - set(spec.secrets_model.model_fields)
-            if unknown:
+            # A secrets model that allows extra keys takes secrets by any name (the declarative connector).
+            if unknown and spec.secrets_model.model_config.get("extra") != "allow":
                 raise ConfigError(f"{where}.secrets: {', '.join(sorted(unknown))} not known to {spec.display_name}")
 
 

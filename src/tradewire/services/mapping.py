@@ -60,6 +60,11 @@ def _read(system: str, object_type: str, payload: dict[str, Any]) -> tuple[str, 
             raise MappingError(f"not a canonical {object_type}: {_first_error(exc)}") from None
     spec = get_spec(system)
     reads = spec.reads.get(object_type)
+    if reads is None and not spec.reads and "declarative" in spec.capabilities:
+        raise NotFound(
+            f"{spec.display_name} maps records by a definition: "
+            f"use 'tradewire connectors map DEFINITION.yaml {object_type} FILE'"
+        )
     if reads is None:
         offered = ", ".join(sorted(spec.reads)) or "nothing"
         raise NotFound(f"no mapping for {system} {object_type!r}; {spec.display_name} records: {offered}")

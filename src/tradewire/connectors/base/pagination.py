@@ -92,3 +92,35 @@ def next_cursor(current: Cursor, *, has_next_page: bool, end_cursor: str | None)
     if not has_next_page or not end_cursor:
         return None
     return Cursor(end_cursor, current.first)
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    """The targets of an RFC 8288 ``Link`` header by relation (``{"next": url, "prev": url}``).
+
+    Tolerates several headers joined with commas, quoted or bare ``rel`` values, several
+    relations in one ``rel`` (``rel="next last"``) and commas inside ``<…>``. The first link of a
+    relation wins; malformed parts are skipped.
+    """
+    links: dict[str, str] = {}
+    if not value:
+        return links
+    position = 0
+    length = len(value)
+    while position < length:
+        start = value.find("<", position)
+        if start < 0:
+            break
+        end = value.find(">", start + 1)
+        if end < 0:
+            break
+        target = value[start + 1 : end].strip()
+        following = value.find("<", end + 1)
+        params = value[end + 1 : following if following >= 0 else length]
+        position = following if following >= 0 else length
+        for param in params.split(";"):
+            name, sep, raw = param.strip().partition("=")
+            if not sep or name.strip().lower() != "rel":
+                continue
+            for rel in raw.strip().strip(",").strip().strip('"').lower().split():
+                links.setdefault(rel, target)
+    return links
