@@ -48,7 +48,6 @@ from starlette.routing import Route
 
 from tradewire.connectors.amazon.operations import OPERATIONS
 from tradewire.connectors.amazon.sandbox_store import PII_ELEMENTS, SandboxAmazon, SandboxOptions, Token
-
 from tradewire.connectors.base.sandbox import FaultKnobs
 
 __all__ = ["SandboxAmazon", "SandboxOptions", "create_sandbox"]
@@ -442,9 +441,10 @@ async def _create_destination(request: Request, store: SandboxAmazon, token: Tok
     spec = body.get("resourceSpecification") if isinstance(body, dict) else None
     if not isinstance(spec, dict) or not ({"sqs", "eventBridge"} & set(spec)):
         return _errors(400, "InvalidInput", "Invalid Input", "resourceSpecification needs sqs or eventBridge.")
-    destination = {"destinationId": str(uuid.uuid4()), "name": str(body.get("name", "")), "resource": spec}
+    destination_id = str(uuid.uuid4())
+    destination = {"destinationId": destination_id, "name": str(body.get("name", "")), "resource": spec}
     with store.lock:
-        store.destinations[destination["destinationId"]] = destination
+        store.destinations[destination_id] = destination
     return _ok({"payload": destination}, "createDestination")
 
 

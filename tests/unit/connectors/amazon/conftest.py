@@ -18,7 +18,11 @@ from tradewire.connectors.amazon.settings import AmazonSecrets, AmazonSettings
 from tradewire.connectors.base.sandbox import FaultKnobs
 
 VENDOR = Path(__file__).resolve().parents[3] / "fixtures" / "vendor"
-CREDS = {"client_id": "amzn1.application-oa2-client.test", "client_secret": "lwa-secret", "refresh_token": "Atzr|refresh"}
+CREDS = {
+    "client_id": "amzn1.application-oa2-client.test",
+    "client_secret": "lwa-secret",
+    "refresh_token": "Atzr|refresh",
+}
 SELLER = "A3TH9S8BH6GOGM"
 BASE = "http://sandbox.test"
 
@@ -49,14 +53,22 @@ def clock() -> Clock:
 @pytest.fixture
 def make_app(clock: Clock) -> Callable[..., Starlette]:
     def make(knobs: FaultKnobs | None = None, **kwargs: Any) -> Starlette:
-        return create_sandbox(**CREDS, seller_id=SELLER, knobs=knobs or FaultKnobs(seed=3), clock=clock, seed=3, **kwargs)
+        return create_sandbox(
+            **CREDS, seller_id=SELLER, knobs=knobs or FaultKnobs(seed=3), clock=clock, seed=3, **kwargs
+        )
 
     return make
 
 
 def settings_for(**overrides: Any) -> AmazonSettings:
     return AmazonSettings.model_validate(
-        {"seller_id": SELLER, "base_url": BASE, "token_url": f"{BASE}/auth/o2/token", "feed_poll_seconds": 0, **overrides}
+        {
+            "seller_id": SELLER,
+            "base_url": BASE,
+            "token_url": f"{BASE}/auth/o2/token",
+            "feed_poll_seconds": 0,
+            **overrides,
+        }
     )
 
 
@@ -66,7 +78,9 @@ async def _no_sleep(seconds: float) -> None:
 
 @pytest.fixture
 def make_client() -> Callable[..., AmazonClient]:
-    def make(app: Starlette, *, secrets: dict[str, str] | None = None, budget: Any = None, **settings: Any) -> AmazonClient:
+    def make(
+        app: Starlette, *, secrets: dict[str, str] | None = None, budget: Any = None, **settings: Any
+    ) -> AmazonClient:
         return AmazonClient(
             settings_for(**settings),
             AmazonSecrets.model_validate({**CREDS, **(secrets or {})}),
