@@ -38,7 +38,11 @@ class RecordingBudget:
 
 
 async def read_all(client: AmazonClient) -> list[dict[str, Any]]:
-    return [o async for page in client.iter_orders(last_updated_after=DAY_AGO, last_updated_before=None) for o in page.orders]
+    return [
+        o
+        async for page in client.iter_orders(last_updated_after=DAY_AGO, last_updated_before=None)
+        for o in page.orders
+    ]
 
 
 async def test_lwa_token_is_fetched_once_and_reused(make_app: MakeApp, make_client: MakeClient, clock: Any) -> None:
@@ -72,7 +76,6 @@ async def test_expired_token_mid_run_is_refreshed_once(make_app: MakeApp, make_c
 
 async def test_refusal_after_refresh_is_an_auth_error(make_app: MakeApp, make_client: MakeClient) -> None:
     app = make_app()
-    [order_id] = app.state.amazon.create_orders(1)
     client = make_client(app, seller_id="SOMEONE-ELSE")
     try:
         with pytest.raises(VendorAuthError):
@@ -94,7 +97,9 @@ async def test_bad_lwa_credentials_are_an_auth_error_without_secrets(
         with pytest.raises(VendorAuthError, match=reason) as caught:
             await client.get_order("111-0000000-0000000")
         text = f"{caught.value} {caught.value.detail}"
-        assert "revoked" not in text and "wrong" not in text and "lwa-secret" not in text
+        assert "revoked" not in text
+        assert "wrong" not in text
+        assert "lwa-secret" not in text
     finally:
         await client.aclose()
 
@@ -158,8 +163,14 @@ async def test_every_call_acquires_its_operation_scope_and_observes_the_rate(
     finally:
         await client.aclose()
     assert budget.acquired == ["getOrder", "getOrderItems", "getOrders"]
-    assert ("getOrder", 0.5) in budget.observed and ("getOrders", 0.0167) in budget.observed
-    assert {limit.scope for limit in SPEC.rate_limits} >= {"getOrders", "confirmShipment", "patchListingsItem", "createFeed"}
+    assert ("getOrder", 0.5) in budget.observed
+    assert ("getOrders", 0.0167) in budget.observed
+    assert {limit.scope for limit in SPEC.rate_limits} >= {
+        "getOrders",
+        "confirmShipment",
+        "patchListingsItem",
+        "createFeed",
+    }
 
 
 async def test_orders_and_items_are_read_page_by_page(make_app: MakeApp, make_client: MakeClient, clock: Any) -> None:
@@ -172,7 +183,8 @@ async def test_orders_and_items_are_read_page_by_page(make_app: MakeApp, make_cl
         assert [len(page.orders) for page in pages] == [3, 3, 1]
         assert [o["AmazonOrderId"] for page in pages for o in page.orders] == ids
         items = await client.get_order_items(ids[0])
-        assert len(items) == 3 and len({i["OrderItemId"] for i in items}) == 3
+        assert len(items) == 3
+        assert len({i["OrderItemId"] for i in items}) == 3
         whole = await AmazonOrderReader(client).fetch_order(ids[0])
         order = SPEC.order_source.to_order(whole, client_id="c", connection_id="x")  # type: ignore[union-attr]
         assert len(order.lines) == 3
@@ -193,8 +205,16 @@ async def test_unknown_order_is_not_found(make_app: MakeApp, make_client: MakeCl
 async def test_order_reader_from_spec_reads_a_whole_order(make_app: MakeApp, clock: Any) -> None:
     app = make_app()
     [order_id] = app.state.amazon.create_orders(1)
-    settings = {"seller_id": "A3TH9S8BH6GOGM", "base_url": "http://sandbox.test", "token_url": "http://sandbox.test/auth/o2/token"}
-    secrets = {"client_id": "amzn1.application-oa2-client.test", "client_secret": "lwa-secret", "refresh_token": "Atzr|refresh"}
+    settings = {
+        "seller_id": "A3TH9S8BH6GOGM",
+        "base_url": "http://sandbox.test",
+        "token_url": "http://sandbox.test/auth/o2/token",
+    }
+    secrets = {
+        "client_id": "amzn1.application-oa2-client.test",
+        "client_secret": "lwa-secret",
+        "refresh_token": "Atzr|refresh",
+    }
     connection = Connection(id="c1", client_id="k1", system="amazon", settings=settings, secrets=secrets)
     assert SPEC.order_reader is not None
     reader = SPEC.order_reader(connection, RecordingBudget(), httpx.ASGITransport(app=app))
@@ -202,7 +222,8 @@ async def test_order_reader_from_spec_reads_a_whole_order(make_app: MakeApp, clo
         whole = await reader.fetch_order(order_id)
     finally:
         await reader.aclose()
-    assert whole["AmazonOrderId"] == order_id and whole["OrderItems"]
+    assert whole["AmazonOrderId"] == order_id
+    assert whole["OrderItems"]
 
 
 async def test_confirm_shipment_ships_and_a_repeat_is_a_no_op(make_app: MakeApp, make_client: MakeClient) -> None:
@@ -226,14 +247,17 @@ async def test_confirm_shipment_ships_and_a_repeat_is_a_no_op(make_app: MakeApp,
             await client.confirm_shipment(order_id, body("2", items[0], 1))
         await client.confirm_shipment(order_id, body("3", items[1], items[1]["QuantityOrdered"]))
         order = app.state.amazon.get_order(order_id)
-        assert order["OrderStatus"] == "Shipped" and order["NumberOfItemsUnshipped"] == 0
+        assert order["OrderStatus"] == "Shipped"
+        assert order["NumberOfItemsUnshipped"] == 0
         with pytest.raises(VendorRejected, match=r"packageDetail\.packageReferenceId"):
             await client.confirm_shipment(order_id, body("A-1", items[1], 1))
     finally:
         await client.aclose()
 
 
-async def test_listings_patch_sets_the_quantity_and_invalid_is_raised(make_app: MakeApp, make_client: MakeClient) -> None:
+async def test_listings_patch_sets_the_quantity_and_invalid_is_raised(
+    make_app: MakeApp, make_client: MakeClient
+) -> None:
     from tradewire.canonical import InventoryLevel
 
     app = make_app()
@@ -241,11 +265,15 @@ async def test_listings_patch_sets_the_quantity_and_invalid_is_raised(make_app: 
     level = InventoryLevel(client_id="c", sku="CAP-NAVY", available=42, as_of=datetime.now(UTC))
     try:
         submission = await client.patch_listings_item("CAP-NAVY", inventory_to_listings_patch(level))
-        assert submission.status == "ACCEPTED" and submission.submission_id
+        assert submission.status == "ACCEPTED"
+        assert submission.submission_id
         assert app.state.amazon.listing_quantity("CAP-NAVY") == 42
         listed = await client.get_listings_item("CAP-NAVY")
         assert listed["fulfillmentAvailability"] == [{"fulfillmentChannelCode": "DEFAULT", "quantity": 42}]
-        bad = {"productType": "PRODUCT", "patches": [{"op": "replace", "path": "/attributes/fake_attribute", "value": [1]}]}
+        bad = {
+            "productType": "PRODUCT",
+            "patches": [{"op": "replace", "path": "/attributes/fake_attribute", "value": [1]}],
+        }
         with pytest.raises(VendorRejected, match="The attributes are invalid") as caught:
             await client.patch_listings_item("CAP-NAVY", bad)
         assert caught.value.detail["issues"]
@@ -259,14 +287,18 @@ async def test_listings_feed_runs_to_a_processing_report(make_app: MakeApp, make
     app = make_app(options=SandboxOptions(feed_polls_to_finish=3))
     client = make_client(app)
     now = datetime.now(UTC)
-    levels = [InventoryLevel(client_id="c", sku=sku, available=n, as_of=now) for n, sku in enumerate(["SOCKS-3PK", "GHOST", "CAP-NAVY"])]
+    levels = [
+        InventoryLevel(client_id="c", sku=sku, available=n, as_of=now)
+        for n, sku in enumerate(["SOCKS-3PK", "GHOST", "CAP-NAVY"])
+    ]
     try:
         result = await client.submit_listings_feed(inventory_feed(levels, seller_id="A3TH9S8BH6GOGM"))
     finally:
         await client.aclose()
     assert result.processing_status == "DONE"
     assert result.report is not None
-    assert result.report.summary.messages_processed == 3 and result.report.summary.messages_accepted == 2
+    assert result.report.summary.messages_processed == 3
+    assert result.report.summary.messages_accepted == 2
     assert list(result.report.errors_by_message()) == [2]
     assert app.state.amazon.listing_quantity("CAP-NAVY") == 2
 
@@ -279,7 +311,9 @@ async def test_fixture_processing_report_is_read(load: Callable[[str], Any]) -> 
     assert {k: len(v) for k, v in report.errors_by_message().items()} == {4: 2, 5: 1}
 
 
-async def test_empty_bucket_is_429_quota_exceeded_with_the_operation_pace(make_app: MakeApp, make_client: MakeClient) -> None:
+async def test_empty_bucket_is_429_quota_exceeded_with_the_operation_pace(
+    make_app: MakeApp, make_client: MakeClient
+) -> None:
     app = make_app(options=SandboxOptions(limits={"getOrder": (0.5, 2)}))
     [order_id] = app.state.amazon.create_orders(1)
     client = make_client(app)
@@ -308,7 +342,9 @@ async def test_html_and_truncated_bodies_are_retryable(make_app: MakeApp, make_c
     def truncated(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/token"):
             return httpx.Response(200, json={"access_token": "Atza|x", "expires_in": 3600})
-        return httpx.Response(200, content=b'{"payload": {"AmazonOrderId": "1', headers={"content-type": "application/json"})
+        return httpx.Response(
+            200, content=b'{"payload": {"AmazonOrderId": "1', headers={"content-type": "application/json"}
+        )
 
     from tradewire.connectors.amazon.settings import AmazonSecrets
 
@@ -341,7 +377,9 @@ async def test_sp_api_error_body_becomes_the_reason(make_app: MakeApp, make_clie
     client = make_client(make_app())
     try:
         with pytest.raises(VendorRejected, match="InvalidInput: Invalid Input") as caught:
-            await client.get_orders_page(last_updated_after=DAY_AGO, last_updated_before=datetime.now(UTC), next_token=None)
+            await client.get_orders_page(
+                last_updated_after=DAY_AGO, last_updated_before=datetime.now(UTC), next_token=None
+            )
         assert "two minutes" in str(caught.value)
     finally:
         await client.aclose()

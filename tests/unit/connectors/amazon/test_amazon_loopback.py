@@ -122,4 +122,5 @@ def test_a_relay_with_the_wrong_secret_is_refused_and_retried(served: Any) -> No
     [delivery] = store.delivery_log()
     assert delivery["state"] == "failed"
     assert [a["status"] for a in delivery["attempts"]] == [401, 401, 401]
-    assert receiver.keys == [] and receiver.refused == 3
+    assert receiver.keys == []
+    assert receiver.refused == 3

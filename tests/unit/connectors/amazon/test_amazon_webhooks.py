@@ -99,7 +99,8 @@ def test_eventbridge_envelope_is_unwrapped(load: Load) -> None:
     inner = load("amazon_order_change_notification.json")
     event = {"version": "0", "id": "e1", "detail-type": "ORDER_CHANGE", "source": "aws.partner/x", "detail": inner}
     parts = HOOKS.split(json.dumps(event).encode())
-    assert len(parts) == 1 and json.loads(parts[0]) == inner
+    assert len(parts) == 1
+    assert json.loads(parts[0]) == inner
     parsed = HOOKS.parse(parts[0], {}, connection(), now=NOW)
     assert parsed.idempotency_key == inner["NotificationMetadata"]["NotificationId"]
     # The same notification straight from an SQS relay is stored as it came.
