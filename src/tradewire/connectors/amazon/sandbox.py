@@ -69,7 +69,9 @@ def _errors(status: int, code: str, message: str, details: str = "", headers: di
 
 
 def _ok(body: Any, operation: str, status: int = 200) -> Response:
-    headers = {"x-amzn-RequestId": str(uuid.uuid4()), "x-amzn-RateLimit-Limit": f"{OPERATIONS[operation].rate:g}"}
+    """A success of ``operation`` (the wrapper adds the bucket's ``x-amzn-RateLimit-Limit``)."""
+    assert operation in OPERATIONS
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
     if status == 204:
         return Response(status_code=204, headers=headers)
     return JSONResponse(body, status_code=status, headers=headers)
@@ -156,7 +158,7 @@ def operation(
                 if allowed:
                     store.served += 1
             if not allowed:
-                headers = {"x-amzn-RateLimit-Limit": f"{OPERATIONS[name].rate:g}"}
+                headers = {"x-amzn-RateLimit-Limit": f"{store.buckets[name].rate:g}"}
                 if store.options.send_retry_after:
                     headers["Retry-After"] = f"{1.0 / store.buckets[name].rate:g}"
                 return _errors(
@@ -165,9 +167,11 @@ def operation(
             if garbage:
                 return Response(_GARBAGE, status_code=200, media_type="text/html")
             try:
-                return await handler(request, store, token)
+                response = await handler(request, store, token)
             except (ValueError, TypeError) as exc:
-                return _errors(400, "InvalidInput", "Invalid Input", str(exc)[:200])
+                response = _errors(400, "InvalidInput", "Invalid Input", str(exc)[:200])
+            response.headers["x-amzn-RateLimit-Limit"] = f"{store.buckets[name].rate:g}"
+            return response
 
         return endpoint
 
