@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +21,13 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from tradewire.connectors.amazon.mapping import iso_utc
+from tradewire.canonical import InventoryLevel, Shipment
+from tradewire.connectors.amazon.mapping import (
+    inventory_feed,
+    inventory_to_listings_patch,
+    iso_utc,
+    shipment_to_confirm_shipment,
+)
 from tradewire.connectors.amazon.operations import OPERATIONS
 from tradewire.connectors.amazon.schemas import (
     ErrorList,
@@ -41,13 +47,20 @@ from tradewire.connectors.base.http import VendorHttp, json_body
 from tradewire.connectors.base.pagination import Page, paginate
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.base.tokens import AccessToken, TokenCache
-from tradewire.errors import ConfigError, NotFound, VendorAuthError, VendorRateLimited, VendorRejected, VendorRetryable
+from tradewire.errors import (
+    ConfigError,
+    MappingError,
+    NotFound,
+    VendorAuthError,
+    VendorRateLimited,
+    VendorRejected,
+    VendorRetryable,
+)
 
 SYSTEM = "amazon"
 USER_AGENT = "Tradewire/1.0 (Language=Python/3.11)"
 ORDERS_PATH = "/orders/v0/orders"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
-_LWA_AUTH_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client", "access_denied"}
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -289,6 +302,51 @@ class AmazonClient:
         """confirmShipment (204). A repeat with the same packageReferenceId is a no-op at Amazon."""
         path = f"{ORDERS_PATH}/{quote(order_id, safe='')}/shipmentConfirmation"
         await self._call("confirmShipment", "POST", path, json=dict(body))
+
+    async def ship(self, shipment: Shipment) -> str:
+        """Confirm one canonical shipment; returns its packageReferenceId.
+
+        The order is ``order_external_id`` (else ``order_number``, which is the AmazonOrderId);
+        lines that do not name their OrderItemId are matched by SKU against getOrderItems, and the
+        marketplace is the order's own when the connection sells in several.
+
+        Raises:
+            MappingError: a line's SKU is not on the order.
+            VendorRejected: Amazon refused the confirmation (e.g. more than is unshipped).
+        """
+        order_id = shipment.order_external_id or shipment.order_number
+        item_ids: dict[str, str] = {}
+        if any(line.order_line_id is None for line in shipment.lines):
+            for item in await self.get_order_items(order_id):
+                sku, item_id = item.get("SellerSKU"), item.get("OrderItemId")
+                if isinstance(sku, str) and isinstance(item_id, str):
+                    item_ids.setdefault(sku, item_id)
+            missing = [line.sku for line in shipment.lines if line.order_line_id is None and line.sku not in item_ids]
+            if missing:
+                raise MappingError(f"amazon order {order_id} has no items with SKU {', '.join(map(str, missing))}")
+        marketplace = self.settings.marketplace_id
+        if len(self.settings.marketplace_ids) > 1:
+            marketplace = str((await self.get_order(order_id)).get("MarketplaceId") or marketplace)
+        body = shipment_to_confirm_shipment(shipment, marketplace_id=marketplace, order_item_ids=item_ids)
+        await self.confirm_shipment(order_id, body)
+        return str(body["packageDetail"]["packageReferenceId"])
+
+    async def set_quantity(self, level: InventoryLevel) -> ListingsSubmission:
+        """patchListingsItem of one SKU's merchant-fulfilled quantity (the connection's product type and channel)."""
+        body = inventory_to_listings_patch(
+            level, product_type=self.settings.product_type, channel_code=self.settings.fulfillment_channel_code
+        )
+        return await self.patch_listings_item(level.sku, body)
+
+    async def publish_quantities(self, levels: Sequence[InventoryLevel]) -> FeedResult:
+        """Many SKUs' quantities in one JSON_LISTINGS_FEED (see :meth:`submit_listings_feed`)."""
+        feed = inventory_feed(
+            levels,
+            seller_id=self.settings.seller_id,
+            product_type=self.settings.product_type,
+            channel_code=self.settings.fulfillment_channel_code,
+        )
+        return await self.submit_listings_feed(feed)
 
     # --- Listings Items API --------------------------------------------------------------------------
 

@@ -383,3 +383,45 @@ async def test_sp_api_error_body_becomes_the_reason(make_app: MakeApp, make_clie
         assert "two minutes" in str(caught.value)
     finally:
         await client.aclose()
+
+
+async def test_ship_resolves_order_items_by_sku_and_is_idempotent(make_app: MakeApp, make_client: MakeClient) -> None:
+    from tradewire.canonical import ExternalRef, Shipment, ShipmentLine
+    from tradewire.errors import MappingError
+
+    app = make_app()
+    [order_id] = app.state.amazon.create_orders(1, lines=2)
+    items = app.state.amazon.get_items(order_id)
+    lines = [ShipmentLine(sku=item["SellerSKU"], quantity=item["QuantityOrdered"]) for item in items]
+    package = Shipment(id="5d9e7c1a-0b2f-4e3d-8c6b-7a5f4e3d2c1b", client_id="c", order_number=order_id,
+                       source=ExternalRef(system="wms", connection_id="w", object="shipment", external_id="P1"),
+                       shipped_at=datetime.now(UTC), carrier="USPS", tracking_number="9400", lines=lines)  # fmt: skip
+    client = make_client(app)
+    try:
+        reference = await client.ship(package)
+        assert await client.ship(package) == reference  # a retried run confirms the same package again: no-op
+        stranger = package.model_copy(update={"lines": [ShipmentLine(sku="NOT-ON-ORDER", quantity=1)]})
+        with pytest.raises(MappingError, match="NOT-ON-ORDER"):
+            await client.ship(stranger)
+    finally:
+        await client.aclose()
+    order = app.state.amazon.get_order(order_id)
+    assert order["OrderStatus"] == "Shipped"
+    assert app.state.amazon.packages[(order_id, reference)]["carrierCode"] == "USPS"
+
+
+async def test_set_quantity_and_publish_quantities(make_app: MakeApp, make_client: MakeClient) -> None:
+    from tradewire.canonical import InventoryLevel
+
+    app = make_app()
+    client = make_client(app)
+    now = datetime.now(UTC)
+    try:
+        await client.set_quantity(InventoryLevel(client_id="c", sku="SOCKS-3PK", available=9, as_of=now))
+        result = await client.publish_quantities(
+            [InventoryLevel(client_id="c", sku=sku, available=5, as_of=now) for sku in ("CAP-NAVY", "HOODIE-GRY-M")]
+        )
+    finally:
+        await client.aclose()
+    assert result.processing_status == "DONE"
+    assert [app.state.amazon.listing_quantity(s) for s in ("SOCKS-3PK", "CAP-NAVY", "HOODIE-GRY-M")] == [9, 5, 5]
