@@ -17,23 +17,22 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from tradewire.connectors.amazon.operations import OPERATIONS
+from tradewire.connectors.amazon.sandbox_data import (
+    DEFAULT_CATALOG,
+    build_order_change,
+    error_body,
+    generate_order,
+    issue,
+    listing_patch_issues,
+    money,
+)
 from tradewire.connectors.amazon.sandbox_feeds import FeedsDesk
 from tradewire.connectors.base.sandbox import FaultDice, FaultKnobs
 from tradewire.connectors.base.sandbox_webhooks import Delivery, WebhookSender
-
-DEFAULT_CATALOG: tuple[tuple[str, str, str], ...] = (
-    ("TSHIRT-BLK-M", "Black T-shirt, M", "25.00"),
-    ("SOCKS-3PK", "Socks, 3 pack", "12.00"),
-    ("HOODIE-GRY-M", "Grey hoodie, M", "59.90"),
-    ("CAP-NAVY", "Navy cap", "18.50"),
-)
-CENT = Decimal("0.01")
-PII_ELEMENTS = {"buyerInfo", "shippingAddress", "buyerTaxInformation"}
-_NON_PII_ADDRESS = ("City", "StateOrRegion", "PostalCode", "CountryCode", "AddressType")
 
 
 @dataclass
@@ -244,79 +243,15 @@ class SandboxAmazon:
         return created
 
     def _add_order(self, order_id: str, chosen: list[tuple[str, str, Decimal]]) -> None:
-        stamp = self.now_text()
-        n = self._sequence
-        items: list[dict[str, Any]] = []
-        total = Decimal(0)
-        currency = "USD"
-        for index, (sku, title, price) in enumerate(chosen):
-            quantity = 1 + (n + index) % 3
-            item_price = price * quantity
-            discount = (
-                (item_price * Decimal("0.10")).quantize(CENT, ROUND_HALF_UP) if (n + index) % 4 == 0 else Decimal(0)
-            )
-            shipping = Decimal("4.99") if index == 0 else Decimal(0)
-            tax = ((item_price - discount) * self.options.tax_rate).quantize(CENT, ROUND_HALF_UP)
-            total += item_price - discount + shipping + tax
-            item: dict[str, Any] = {
-                "ASIN": f"B0{n:04d}{index:04d}",
-                "OrderItemId": f"{n:08d}{index:06d}",
-                "SellerSKU": sku,
-                "Title": title,
-                "QuantityOrdered": quantity,
-                "QuantityShipped": 0,
-                "ItemPrice": _money(item_price, currency),
-                "ItemTax": _money(tax, currency),
-                "ShippingPrice": _money(shipping, currency),
-                "ShippingTax": _money(Decimal(0), currency),
-                "PromotionDiscount": _money(discount, currency),
-                "PromotionDiscountTax": _money(Decimal(0), currency),
-                "IsGift": "false",
-                "ConditionId": "New",
-                "BuyerInfo": {"GiftMessageText": "", "GiftWrapLevel": ""},
-            }
-            if discount:
-                item["PromotionIds"] = ["SANDBOX10"]
-            items.append(item)
-        self.items[order_id] = items
-        self.orders[order_id] = {
-            "AmazonOrderId": order_id,
-            "PurchaseDate": stamp,
-            "LastUpdateDate": stamp,
-            "OrderStatus": "Unshipped",
-            "FulfillmentChannel": "MFN",
-            "SalesChannel": "Amazon.com",
-            "ShipServiceLevel": "Std US D2D Dom",
-            "OrderTotal": _money(total, currency),
-            "NumberOfItemsShipped": 0,
-            "NumberOfItemsUnshipped": sum(i["QuantityOrdered"] for i in items),
-            "PaymentMethod": "Other",
-            "PaymentMethodDetails": ["Standard"],
-            "MarketplaceId": self.marketplace_id,
-            "ShipmentServiceLevelCategory": "Standard",
-            "OrderType": "StandardOrder",
-            "EarliestShipDate": stamp,
-            "LatestShipDate": stamp,
-            "IsBusinessOrder": False,
-            "IsPrime": n % 2 == 0,
-            "IsPremiumOrder": False,
-            "IsGlobalExpressEnabled": False,
-            "IsReplacementOrder": False,
-            "IsSoldByAB": False,
-            "IsISPU": False,
-            "IsAccessPointOrder": False,
-            "ShippingAddress": {
-                "Name": f"Buyer {n}",
-                "AddressLine1": f"{n} Market St",
-                "City": "Seattle",
-                "StateOrRegion": "WA",
-                "PostalCode": "98101",
-                "CountryCode": "US",
-                "Phone": "+1 206-555-0100",
-                "AddressType": "Residential",
-            },
-            "BuyerInfo": {"BuyerEmail": f"buyer{n}@marketplace.amazon.com", "BuyerName": f"Buyer {n}"},
-        }
+        order, items = generate_order(
+            self._sequence,
+            order_id,
+            chosen,
+            stamp=self.now_text(),
+            marketplace_id=self.marketplace_id,
+            tax_rate=self.options.tax_rate,
+        )
+        self.orders[order_id], self.items[order_id] = order, items
 
     def get_order(self, order_id: str) -> dict[str, Any] | None:
         """A copy of one order element with all PII (None when unknown)."""
@@ -369,7 +304,7 @@ class SandboxAmazon:
             for item in self.items[order_id]:
                 item["QuantityOrdered"] = 0
                 for key in ("ItemPrice", "ItemTax", "ShippingPrice", "PromotionDiscount"):
-                    item[key] = _money(Decimal(0), "USD")
+                    item[key] = money(Decimal(0), "USD")
             order.pop("OrderTotal", None)
             order["NumberOfItemsUnshipped"] = 0
             self._touch(order_id, "Canceled")
@@ -388,42 +323,42 @@ class SandboxAmazon:
         """confirmShipment: (204, None), or (status, error body)."""
         detail = body.get("packageDetail")
         if body.get("marketplaceId") != self.marketplace_id:
-            return 400, _error(
+            return 400, error_body(
                 "InvalidInput",
                 "The input you have submitted is not valid. Please check the fields with invalid type [marketplaceId].",
             )
         if not isinstance(detail, dict):
-            return 400, _error(
+            return 400, error_body(
                 "InvalidInput",
                 "The input you have submitted is not valid. Please check the fields with invalid type [packageDetail].",
             )
         reference = detail.get("packageReferenceId")
         if not isinstance(reference, str) or not reference.isdigit() or int(reference) <= 0:
-            return 400, _error(
+            return 400, error_body(
                 "InvalidInput",
                 "The input you have submitted is not valid. Please check the fields with invalid type [packageDetail.packageReferenceId].",
             )
         for key in ("carrierCode", "shipDate"):
             if not isinstance(detail.get(key), str) or not detail[key]:
-                return 400, _error(
+                return 400, error_body(
                     "InvalidInput",
                     f"The input you have submitted is not valid. Please check the fields with invalid type [packageDetail.{key}].",
                 )
         lines = detail.get("orderItems")
         if not isinstance(lines, list) or not lines:
-            return 400, _error(
+            return 400, error_body(
                 "InvalidInput",
                 "The input you have submitted is not valid. Please check the fields with invalid type [packageDetail.orderItems].",
             )
         with self.lock:
             order = self.orders.get(order_id)
             if order is None:
-                return 404, _error("NotFound", f"Order {order_id} not found.")
+                return 404, error_body("NotFound", f"Order {order_id} not found.")
             if (order_id, reference) in self.packages:
                 # The same package again (a retry): Amazon keeps the first confirmation.
                 return 204, None
             if order["OrderStatus"] == "Canceled":
-                return 400, _error(
+                return 400, error_body(
                     "InvalidInput",
                     "Failed to create package due to not finding a matching package or order already fulfilled.",
                 )
@@ -433,7 +368,7 @@ class SandboxAmazon:
                 item = by_id.get(str(line.get("orderItemId"))) if isinstance(line, dict) else None
                 quantity = line.get("quantity") if isinstance(line, dict) else None
                 if item is None or not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-                    return 400, _error(
+                    return 400, error_body(
                         "InvalidInput",
                         f"The input you have submitted is not valid. Please check the fields with invalid type [packageDetail.orderItems] ({line!r:.80}).",
                     )
@@ -441,7 +376,7 @@ class SandboxAmazon:
             for item_id, quantity in wanted.items():
                 item = by_id[item_id]
                 if item["QuantityShipped"] + quantity > item["QuantityOrdered"]:
-                    return 400, _error(
+                    return 400, error_body(
                         "InvalidInput",
                         "Failed to create package due to not finding a matching package or order already fulfilled.",
                     )
@@ -470,7 +405,7 @@ class SandboxAmazon:
             listing = self.listings.get(sku)
             if listing is None:
                 issues.append(
-                    _issue("90000900", f"The SKU '{sku}' does not exist for this seller in this marketplace.", [])
+                    issue("90000900", f"The SKU '{sku}' does not exist for this seller in this marketplace.", [])
                 )
             if not issues:
                 for patch in body["patches"]:
@@ -507,55 +442,16 @@ class SandboxAmazon:
     def notification(self, order_id: str, change_type: str, reason: str) -> dict[str, Any]:
         """The ORDER_CHANGE message Amazon would publish for the order as it is now."""
         with self.lock:
-            order = self.orders[order_id]
-            items = self.items[order_id]
             subscription = self.subscriptions.get("ORDER_CHANGE", {}).get("subscriptionId", "sandbox-subscription")
-            summary = {
-                "MarketplaceId": order["MarketplaceId"],
-                "OrderStatus": order["OrderStatus"],
-                "PurchaseDate": order["PurchaseDate"],
-                "DestinationPostalCode": order["ShippingAddress"]["PostalCode"],
-                "FulfillmentType": order["FulfillmentChannel"],
-                "OrderType": order["OrderType"],
-                "NumberOfItemsShipped": order["NumberOfItemsShipped"],
-                "NumberOfItemsUnshipped": order["NumberOfItemsUnshipped"],
-                "EarliestShipDate": order["EarliestShipDate"],
-                "LatestShipDate": order["LatestShipDate"],
-                "OrderItems": [
-                    {
-                        "OrderItemId": i["OrderItemId"],
-                        "SellerSKU": i["SellerSKU"],
-                        "OrderItemStatus": "Shipped" if i["QuantityShipped"] >= i["QuantityOrdered"] else "Unshipped",
-                        "Quantity": i["QuantityOrdered"],
-                        "QuantityShipped": i["QuantityShipped"],
-                        "IsBuyerRequestedCancel": "BuyerRequestedCancel" in i,
-                    }
-                    for i in items
-                ],
-            }
-            changed = order["LastUpdateDate"]
-        return {
-            "NotificationVersion": "1.0",
-            "NotificationType": "ORDER_CHANGE",
-            "PayloadVersion": "1.0",
-            "EventTime": changed,
-            "Payload": {
-                "OrderChangeNotification": {
-                    "NotificationLevel": "OrderLevel",
-                    "SellerId": self.seller_id,
-                    "AmazonOrderId": order_id,
-                    "OrderChangeType": change_type,
-                    "OrderChangeTrigger": {"TimeOfOrderChange": changed, "ChangeReason": reason},
-                    "Summary": summary,
-                }
-            },
-            "NotificationMetadata": {
-                "ApplicationId": "amzn1.sp.solution.sandbox",
-                "SubscriptionId": subscription,
-                "PublishTime": self.now_text(),
-                "NotificationId": str(uuid.uuid4()),
-            },
-        }
+            return build_order_change(
+                self.orders[order_id],
+                self.items[order_id],
+                seller_id=self.seller_id,
+                change_type=change_type,
+                reason=reason,
+                subscription_id=subscription,
+                publish_time=self.now_text(),
+            )
 
     def notify(self, order_id: str, change_type: str, reason: str) -> None:
         """Publish one ORDER_CHANGE to every relay (duplicate / out-of-order knobs apply)."""
@@ -600,56 +496,3 @@ class SandboxAmazon:
     def delivery_log(self, order_id: str | None = None) -> list[dict[str, Any]]:
         """Every notification delivery so far (optionally for one order)."""
         return [d.to_json() for d in list(self.sender.log) if order_id is None or d.object_id == order_id]
-
-
-def _money(amount: Decimal, currency: str) -> dict[str, str]:
-    return {"CurrencyCode": currency, "Amount": format(amount.quantize(CENT), "f")}
-
-
-def _error(code: str, message: str, details: str = "") -> dict[str, Any]:
-    return {"errors": [{"code": code, "message": message, "details": details}]}
-
-
-def _issue(code: str, message: str, attributes: list[str]) -> dict[str, Any]:
-    return {
-        "code": code,
-        "message": message,
-        "severity": "ERROR",
-        "attributeNames": attributes,
-        "categories": ["INVALID_ATTRIBUTE"],
-    }
-
-
-def listing_patch_issues(body: Any) -> list[dict[str, Any]]:
-    """ERROR issues of a fulfillment_availability patch request (empty when it is valid)."""
-    if not isinstance(body, dict) or not isinstance(body.get("productType"), str) or not body["productType"]:
-        return [_issue("90000900", "productType is required.", ["productType"])]
-    patches = body.get("patches")
-    if not isinstance(patches, list) or not patches:
-        return [_issue("90000900", "At least one patch is required.", [])]
-    issues: list[dict[str, Any]] = []
-    for patch in patches:
-        if not isinstance(patch, dict) or patch.get("op") not in ("add", "replace", "merge", "delete"):
-            issues.append(_issue("90000900", "The patch operation is invalid.", []))
-            continue
-        if patch.get("path") != "/attributes/fulfillment_availability":
-            name = str(patch.get("path", "")).rsplit("/", 1)[-1]
-            issues.append(_issue("90000900", "The attributes are invalid.", [name]))
-            continue
-        value = patch.get("value")
-        if not isinstance(value, list) or not value:
-            issues.append(_issue("90000900", "fulfillment_availability needs a value.", ["fulfillment_availability"]))
-            continue
-        for entry in value:
-            quantity = entry.get("quantity") if isinstance(entry, dict) else None
-            channel = entry.get("fulfillment_channel_code") if isinstance(entry, dict) else None
-            if (
-                not isinstance(channel, str)
-                or isinstance(quantity, bool)
-                or not isinstance(quantity, int)
-                or quantity < 0
-            ):
-                issues.append(
-                    _issue("90000900", "quantity must be a whole number of 0 or more.", ["fulfillment_availability"])
-                )
-    return issues
