@@ -13,11 +13,8 @@ import pytest
 from tradewire.canonical import ExternalRef, InventoryLevel, Shipment, ShipmentLine
 from tradewire.connectors.amazon import SPEC
 from tradewire.connectors.amazon.client import AmazonClient
-from tradewire.connectors.amazon.mapping import (
-    inventory_to_listings_patch,
-    order_to_canonical,
-    shipment_to_confirm_shipment,
-)
+from tradewire.connectors.amazon.mapping import order_to_canonical
+from tradewire.connectors.amazon.mapping_outbound import inventory_to_listings_patch, shipment_to_confirm_shipment
 from tradewire.connectors.amazon.poller import AmazonOrdersPoller
 from tradewire.connectors.amazon.sandbox import create_sandbox
 from tradewire.connectors.amazon.settings import AmazonSecrets, AmazonSettings

@@ -11,14 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from tradewire.canonical import InventoryLevel, Shipment
-from tradewire.connectors.amazon.client import make_order_reader
-from tradewire.connectors.amazon.mapping import (
-    AmazonOrderSource,
-    inventory_to_listings_patch,
-    shipment_to_confirm_shipment,
-)
+from tradewire.connectors.amazon.mapping import AmazonOrderSource
+from tradewire.connectors.amazon.mapping_outbound import inventory_to_listings_patch, shipment_to_confirm_shipment
 from tradewire.connectors.amazon.operations import RATE_LIMITS
 from tradewire.connectors.amazon.poller import ORDERS_STREAM
+from tradewire.connectors.amazon.reader import make_order_reader
 from tradewire.connectors.amazon.settings import AmazonSecrets, AmazonSettings
 from tradewire.connectors.amazon.webhooks import AmazonNotifications
 from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes

@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from tradewire.connectors.amazon.client import AmazonClient, client_for
+from tradewire.connectors.amazon.client import AmazonClient
 from tradewire.connectors.amazon.mapping import iso_utc, parse_time
+from tradewire.connectors.amazon.reader import client_for
 from tradewire.connectors.amazon.webhooks import epoch_microseconds
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.spec import Connection, InboundEvent, PolledPage, PolledRecord, PollStream

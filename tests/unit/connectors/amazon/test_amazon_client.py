@@ -11,8 +11,9 @@ import pytest
 from starlette.applications import Starlette
 
 from tradewire.connectors.amazon import SPEC
-from tradewire.connectors.amazon.client import AmazonClient, AmazonOrderReader
-from tradewire.connectors.amazon.mapping import inventory_feed, inventory_to_listings_patch
+from tradewire.connectors.amazon.client import AmazonClient
+from tradewire.connectors.amazon.mapping_outbound import inventory_feed, inventory_to_listings_patch
+from tradewire.connectors.amazon.reader import AmazonOrderReader
 from tradewire.connectors.amazon.sandbox_store import SandboxOptions
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.base.spec import Connection

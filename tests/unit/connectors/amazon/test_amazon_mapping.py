@@ -12,11 +12,10 @@ import pytest
 
 from tradewire.canonical import ExternalRef, InventoryLevel, OrderStatus, Shipment, ShipmentLine
 from tradewire.connectors.amazon import SPEC
-from tradewire.connectors.amazon.mapping import (
-    AmazonOrderSource,
+from tradewire.connectors.amazon.mapping import AmazonOrderSource, order_to_canonical
+from tradewire.connectors.amazon.mapping_outbound import (
     inventory_feed,
     inventory_to_listings_patch,
-    order_to_canonical,
     package_reference_id,
     shipment_to_confirm_shipment,
 )
