@@ -426,3 +426,28 @@ async def test_set_quantity_and_publish_quantities(make_app: MakeApp, make_clien
         await client.aclose()
     assert result.processing_status == "DONE"
     assert [app.state.amazon.listing_quantity(s) for s in ("SOCKS-3PK", "CAP-NAVY", "HOODIE-GRY-M")] == [9, 5, 5]
+
+
+async def test_a_401_mid_run_refreshes_once_then_pauses(make_settings: Any) -> None:
+    from tradewire.connectors.amazon.settings import AmazonSecrets
+
+    answers = {"token": 0, "orders": 0}
+
+    def edge(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            answers["token"] += 1
+            return httpx.Response(200, json={"access_token": f"Atza|{answers['token']}", "expires_in": 3600})
+        answers["orders"] += 1
+        if request.headers["x-amz-access-token"] == "Atza|2" and answers["orders"] == 2:
+            return httpx.Response(200, json={"payload": {"AmazonOrderId": "1"}})
+        return httpx.Response(401, json={"errors": [{"code": "Unauthorized", "message": "Access denied"}]})
+
+    client = AmazonClient(make_settings(), AmazonSecrets(client_id="a", client_secret="b", refresh_token="c"),
+                          transport=httpx.MockTransport(edge))  # fmt: skip
+    try:
+        assert (await client.get_order("1"))["AmazonOrderId"] == "1"  # 401, refresh, then 200
+        with pytest.raises(VendorAuthError, match="Unauthorized: Access denied"):
+            await client.get_order("1")  # 401, refresh, 401 again: the connection must pause
+    finally:
+        await client.aclose()
+    assert answers == {"token": 3, "orders": 4}
