@@ -16,7 +16,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from pydantic import ValidationError
@@ -122,8 +122,16 @@ class AmazonClient:
             transport=transport,
             describe_error=describe_error,
         )
-        # The token endpoint and pre-signed document URLs are other hosts with their own limits.
-        self._outside = VendorHttp(
+        # The LWA token endpoint and the pre-signed document URLs are other hosts, outside the SP-API budget.
+        self._lwa = VendorHttp(
+            system=SYSTEM,
+            base_url="",
+            headers={"User-Agent": USER_AGENT},
+            timeout=settings.timeout_seconds,
+            transport=transport,
+            describe_error=_lwa_error,
+        )
+        self._files = VendorHttp(
             system=SYSTEM,
             base_url="",
             headers={"User-Agent": USER_AGENT},
@@ -142,20 +150,15 @@ class AmazonClient:
             "client_id": self._secrets.client_id.get_secret_value(),
             "client_secret": self._secrets.client_secret.get_secret_value(),
         }
-        content = "&".join(f"{k}={quote(v, safe='')}" for k, v in form.items()).encode("ascii")
+        content = urlencode(form).encode("ascii")
         headers = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
         try:
-            response = await self._outside.request("POST", self.settings.token_url, content=content, headers=headers)
-        except VendorRejected as exc:
-            # 400 invalid_grant (revoked refresh token) is a credentials problem, not a bad request.
+            response = await self._lwa.request("POST", self.settings.token_url, content=content, headers=headers)
+        except (VendorRejected, VendorAuthError) as exc:
+            # 400 invalid_grant (revoked refresh token) and 401 invalid_client are credentials problems.
+            reason = exc.detail.get("reason") or f"HTTP {exc.status}"
             raise VendorAuthError(
-                f"Login with Amazon refused the credentials: {exc.detail.get('reason') or _short(exc)}",
-                status=exc.status,
-                system=SYSTEM,
-            ) from None
-        except VendorAuthError as exc:
-            raise VendorAuthError(
-                f"Login with Amazon refused the credentials (HTTP {exc.status})", status=exc.status, system=SYSTEM
+                f"Login with Amazon refused the credentials: {reason}", status=exc.status, system=SYSTEM
             ) from None
         try:
             token = LwaToken.model_validate(json_body(response, system=SYSTEM, what="the LWA token request"))
@@ -393,7 +396,7 @@ class AmazonClient:
 
     async def upload_feed_document(self, document: FeedDocument, content: bytes) -> None:
         """PUT the feed to its pre-signed URL (no SP-API token: the URL carries the authorisation)."""
-        await self._outside.request("PUT", document.url, content=content, headers={"Content-Type": FEED_CONTENT_TYPE})
+        await self._files.request("PUT", document.url, content=content, headers={"Content-Type": FEED_CONTENT_TYPE})
 
     async def create_feed(self, feed_type: str, document_id: str) -> str:
         """createFeed; returns the feedId."""
@@ -420,7 +423,7 @@ class AmazonClient:
             "getFeedDocument", "GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}"
         )
         document = FeedDocument.model_validate(json_body(response, system=SYSTEM, what="getFeedDocument"))
-        download = await self._outside.request("GET", document.url)
+        download = await self._files.request("GET", document.url)
         raw = download.content
         if (document.compression_algorithm or "").upper() == "GZIP":
             try:
@@ -473,8 +476,5 @@ class AmazonClient:
     async def aclose(self) -> None:
         """Close pooled connections."""
         await self._http.aclose()
-        await self._outside.aclose()
-
-
-def _short(exc: Exception) -> str:
-    return str(exc)[:200]
+        await self._lwa.aclose()
+        await self._files.aclose()

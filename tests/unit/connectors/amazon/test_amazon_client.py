@@ -88,7 +88,7 @@ async def test_refusal_after_refresh_is_an_auth_error(make_app: MakeApp, make_cl
 
 @pytest.mark.parametrize(
     ("secrets", "reason"),
-    [({"refresh_token": "Atzr|revoked"}, "invalid_grant"), ({"client_secret": "wrong"}, "HTTP 401")],
+    [({"refresh_token": "Atzr|revoked"}, "invalid_grant"), ({"client_secret": "wrong"}, "invalid_client")],
 )
 async def test_bad_lwa_credentials_are_an_auth_error_without_secrets(
     make_app: MakeApp, make_client: MakeClient, secrets: dict[str, str], reason: str
