@@ -15,11 +15,11 @@ import gzip
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tradewire.canonical import InventoryLevel, Shipment
 from tradewire.connectors.amazon.mapping import iso_utc
@@ -61,6 +61,7 @@ ORDERS_PATH = "/orders/v0/orders"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 
 Sleep = Callable[[float], Awaitable[None]]
+M = TypeVar("M", bound=BaseModel)
 
 
 def describe_error(response: httpx.Response) -> str | None:
@@ -83,6 +84,22 @@ def _lwa_error(response: httpx.Response) -> str:
     if not isinstance(body, dict):
         return f"HTTP {response.status_code}"
     return f"{body.get('error', 'error')}: {str(body.get('error_description', ''))[:200]}"
+
+
+def vendor_model(model: type[M], data: Any, *, what: str) -> M:
+    """``data`` read as ``model``.
+
+    Raises:
+        VendorRetryable: the answer does not have the documented shape (an edge or version problem).
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise VendorRetryable(
+            f"amazon answered {what} with an unexpected shape at {where}: {error['msg']}", system=SYSTEM
+        ) from None
 
 
 def _page_token(value: str | None) -> str | None:
@@ -249,7 +266,7 @@ class AmazonClient:
                 params["LastUpdatedBefore"] = iso_utc(last_updated_before)
             params["MaxResultsPerPage"] = self.settings.page_size
         response = await self._call("getOrders", "GET", ORDERS_PATH, params=params, restricted=True)
-        return OrdersPage.model_validate(self._payload(response, "getOrders"))
+        return vendor_model(OrdersPage, self._payload(response, "getOrders"), what="getOrders")
 
     async def iter_orders(
         self, *, last_updated_after: datetime, last_updated_before: datetime | None
@@ -289,7 +306,7 @@ class AmazonClient:
         async def fetch(token: str) -> Page[dict[str, Any], str]:
             params: dict[str, str | int] = {"NextToken": token} if token else {}
             response = await self._call("getOrderItems", "GET", path, params=params, restricted=True)
-            page = OrderItemsPage.model_validate(self._payload(response, "getOrderItems"))
+            page = vendor_model(OrderItemsPage, self._payload(response, "getOrderItems"), what="getOrderItems")
             return Page(page.order_items, _page_token(page.next_token))
 
         return [item async for page in paginate(fetch, "", system=SYSTEM) for item in page.items]
@@ -364,7 +381,8 @@ class AmazonClient:
         response = await self._call(
             "patchListingsItem", "PATCH", self._listing_path(sku), params=params, json=dict(body)
         )
-        submission = ListingsSubmission.model_validate(json_body(response, system=SYSTEM, what="patchListingsItem"))
+        body = json_body(response, system=SYSTEM, what="patchListingsItem")
+        submission = vendor_model(ListingsSubmission, body, what="patchListingsItem")
         if submission.status == "INVALID":
             problems = "; ".join(f"{i.code}: {i.message}" for i in submission.issues if i.severity == "ERROR")
             raise VendorRejected(
@@ -392,7 +410,8 @@ class AmazonClient:
         response = await self._call(
             "createFeedDocument", "POST", "/feeds/2021-06-30/documents", json={"contentType": FEED_CONTENT_TYPE}
         )
-        return FeedDocument.model_validate(json_body(response, system=SYSTEM, what="createFeedDocument"))
+        body = json_body(response, system=SYSTEM, what="createFeedDocument")
+        return vendor_model(FeedDocument, body, what="createFeedDocument")
 
     async def upload_feed_document(self, document: FeedDocument, content: bytes) -> None:
         """PUT the feed to its pre-signed URL (no SP-API token: the URL carries the authorisation)."""
@@ -415,14 +434,15 @@ class AmazonClient:
     async def get_feed(self, feed_id: str) -> Feed:
         """getFeed: the feed's processing status."""
         response = await self._call("getFeed", "GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}")
-        return Feed.model_validate(json_body(response, system=SYSTEM, what="getFeed"))
+        return vendor_model(Feed, json_body(response, system=SYSTEM, what="getFeed"), what="getFeed")
 
     async def get_processing_report(self, document_id: str) -> ProcessingReport:
         """getFeedDocument, then the (possibly gzipped) JSON processing report it points to."""
         response = await self._call(
             "getFeedDocument", "GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}"
         )
-        document = FeedDocument.model_validate(json_body(response, system=SYSTEM, what="getFeedDocument"))
+        body = json_body(response, system=SYSTEM, what="getFeedDocument")
+        document = vendor_model(FeedDocument, body, what="getFeedDocument")
         download = await self._files.request("GET", document.url)
         raw = download.content
         if (document.compression_algorithm or "").upper() == "GZIP":

@@ -451,3 +451,27 @@ async def test_a_401_mid_run_refreshes_once_then_pauses(make_settings: Any) -> N
     finally:
         await client.aclose()
     assert answers == {"token": 3, "orders": 4}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"payload": {"OrderItems": []}}, "unexpected shape at AmazonOrderId"),
+        ({"errors": [{"code": "InternalFailure", "message": "later"}]}, "without a payload: InternalFailure: later"),
+    ],
+)
+async def test_answers_of_the_wrong_shape_are_retryable(make_settings: Any, body: dict[str, Any], reason: str) -> None:
+    from tradewire.connectors.amazon.settings import AmazonSecrets
+
+    def edge(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "Atza|1", "expires_in": 3600})
+        return httpx.Response(200, json=body)
+
+    client = AmazonClient(make_settings(), AmazonSecrets(client_id="a", client_secret="b", refresh_token="c"),
+                          transport=httpx.MockTransport(edge))  # fmt: skip
+    try:
+        with pytest.raises(VendorRetryable, match=reason):
+            await client.get_order_items("1")
+    finally:
+        await client.aclose()
