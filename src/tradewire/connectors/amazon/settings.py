@@ -103,6 +103,11 @@ class AmazonSettings(BaseModel):
         value = value.strip().lower()
         if not value or any(c.isspace() or c == ":" for c in value):
             raise ValueError(f"relay_header must be an HTTP header name, got {value!r}")
+        if value.startswith(("x-amz", "content-", "user-agent")):
+            # Such headers are kept with the stored message; the secret must never be.
+            raise ValueError(
+                f"relay_header {value!r} is a stored header namespace; use e.g. 'x-tradewire-relay-secret'"
+            )
         return value
 
     @property

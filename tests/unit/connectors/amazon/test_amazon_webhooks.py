@@ -164,3 +164,13 @@ def test_garbage_and_oversized_bodies_are_rejected(body: bytes, status: int) -> 
     with pytest.raises(WebhookRejected) as caught:
         HOOKS.split(body)
     assert caught.value.status == status
+
+
+@pytest.mark.parametrize("header", ["x-amz-relay-secret", "Content-Secret", "bad header", ""])
+def test_relay_header_cannot_be_a_stored_or_invalid_header(header: str) -> None:
+    from pydantic import ValidationError
+
+    from tradewire.connectors.amazon.settings import AmazonSettings
+
+    with pytest.raises(ValidationError, match="relay_header"):
+        AmazonSettings(seller_id="S", relay_header=header)
