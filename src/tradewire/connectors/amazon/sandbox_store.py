@@ -34,6 +34,8 @@ from tradewire.connectors.amazon.sandbox_feeds import FeedsDesk
 from tradewire.connectors.base.sandbox import FaultDice, FaultKnobs
 from tradewire.connectors.base.sandbox_webhooks import Delivery, WebhookSender
 
+MAX_PAGE_TOKENS = 10_000
+
 
 @dataclass
 class SandboxOptions:
@@ -281,6 +283,8 @@ class SandboxAmazon:
         token = base64.urlsafe_b64encode(secrets.token_bytes(18)).decode("ascii")
         with self.lock:
             self.page_tokens[token] = (kind, size, rest)
+            if len(self.page_tokens) > MAX_PAGE_TOKENS:  # a long demo must not grow without bound
+                del self.page_tokens[next(iter(self.page_tokens))]
         return token
 
     def take_page(self, kind: str, token: str) -> tuple[int, list[str]] | None:

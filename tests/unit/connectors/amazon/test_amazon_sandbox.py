@@ -237,3 +237,13 @@ async def test_timeout_knob_answers_504_after_hanging(make_app: MakeApp) -> None
     async with http(app) as client:
         answer = await client.get("/orders/v0/orders/1", headers={"x-amz-access-token": "x"})
     assert answer.status_code == 504
+
+
+def test_out_of_order_and_duplicate_knobs_mark_deliveries(make_app: MakeApp) -> None:
+    app = make_app(FaultKnobs(out_of_order_rate=1.0, duplicate_webhook_rate=1.0, seed=4))
+    store = app.state.amazon
+    store.subscribe("http://receiver.test/amazon", "s")
+    store.create_orders(3)
+    log = store.sender.log
+    assert len(log) == 3
+    assert all(d.out_of_order and d.duplicate for d in log)
