@@ -23,16 +23,10 @@ from tradewire.runtime.store.port import IngestItem, IngestResult, NewRun, Store
 from tradewire.tenancy.connections import ConnectionCache
 
 # Headers worth keeping with the raw body (never secrets: signatures are kept for audit, not tokens).
-KEEP_HEADER_PREFIXES = (
-    "x-shopify-",
-    "content-type",
-    "user-agent",
-    "x-loop-",
-    "x-amz-",
-    "x-walmart-",
-    "wm_",
-    "x-tradewire-",
-)
+KEEP_HEADER_PREFIXES = ("x-shopify-", "content-type", "user-agent", "x-loop-", "x-amz-")
+# Headers the platform itself sets. Vendors whose endpoint auth uses a configurable header name
+# (Walmart's authHeaderName, an Amazon relay secret) are kept out by not keeping their namespaces.
+KEEP_HEADERS = frozenset({"x-tradewire-source"})
 
 
 @dataclass(frozen=True)
@@ -196,7 +190,7 @@ def inbound_item(
         topic=event.event_type,
         idempotency_key=event.idempotency_key,
         body=body,
-        headers={k: v for k, v in headers.items() if k.startswith(KEEP_HEADER_PREFIXES)},
+        headers={k: v for k, v in headers.items() if k.startswith(KEEP_HEADER_PREFIXES) or k in KEEP_HEADERS},
         runs=runs,
         received_at=now,
     )
