@@ -1,0 +1,524 @@
+"""Walmart Marketplace REST client: speaks HTTP, returns vendor models, classifies errors once.
+
+Auth is OAuth2 client credentials: ``POST /v3/token`` with HTTP Basic ``clientId:clientSecret``
+gives a 15-minute token, cached by :class:`TokenCache` and sent raw as ``WM_SEC.ACCESS_TOKEN``.
+:class:`WalmartAuth` (an ``httpx.Auth``) adds the token and a fresh ``WM_QOS.CORRELATION_ID`` to
+every call, refreshes the token once after a 401, and reads Walmart's rate headers
+(``x-current-token-count``, ``x-next-replenish-time``) into the connection's budget; when a 429
+carries no ``Retry-After`` it derives one from the replenish time, so ``connectors.base.http``
+classifies every answer the usual way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from tradewire.connectors.base.budget import RateBudget, UnlimitedBudget
+from tradewire.connectors.base.http import VendorHttp, json_body
+from tradewire.connectors.base.spec import Connection
+from tradewire.connectors.base.tokens import AccessToken, TokenCache
+from tradewire.connectors.walmart.schemas import (
+    FeedStatus,
+    Inventory,
+    OrderList,
+    OrdersPage,
+    Subscription,
+    TokenResponse,
+    WalmartErrorItem,
+    WalmartOrder,
+)
+from tradewire.connectors.walmart.settings import WalmartSecrets, WalmartSettings
+from tradewire.errors import NotFound, VendorRejected, VendorRetryable
+
+SYSTEM = "walmart"
+TOKEN_PATH = "/v3/token"  # noqa: S105 - a path, not a secret
+COUNT_HEADER = "x-current-token-count"
+M = TypeVar("M", bound=BaseModel)
+REPLENISH_HEADERS = ("x-next-replenish-time", "x-next-replenishment-time")
+
+
+def scope_for(method: str, path: str) -> str:
+    """The rate bucket of one call: Walmart limits each API separately."""
+    if path.startswith(TOKEN_PATH):
+        return "token"
+    if path.startswith("/v3/orders"):
+        return "orders" if method == "GET" else "orders_update"
+    if path.startswith(("/v3/inventory", "/v3/inventories")):
+        return "inventory"
+    if path.startswith("/v3/feeds"):
+        return "feeds"
+    if path.startswith("/v3/webhooks"):
+        return "webhooks"
+    return "default"
+
+
+def replenish_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds until Walmart refills the bucket, from ``x-next-replenish-time``.
+
+    Walmart documents a time; we accept epoch milliseconds, epoch seconds or a delay in seconds.
+    """
+    if not value:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    if number != number:  # NaN
+        return None
+    current = time.time() if now is None else now
+    if number > 1e12:
+        number = number / 1000.0 - current
+    elif number > 1e9:
+        number -= current
+    return max(number, 0.0)
+
+
+def describe_walmart_error(response: httpx.Response) -> str | None:
+    """``CODE field: message [category/severity]; …`` from Walmart's ``{"errors": [...]}`` body."""
+    if response.status_code == 413:
+        return "feed file too large for Walmart (413): split it into smaller feeds"
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    items = _error_items(body)
+    if not items:
+        return None
+    parts = []
+    for item in items[:5]:
+        text = item.message or item.description or "no message"
+        head = " ".join(p for p in (item.code, f"{item.field}:" if item.field else None) if p)
+        tail = "/".join(p for p in (item.category, item.severity) if p)
+        parts.append(f"{head} {text}".strip() + (f" [{tail}]" if tail else ""))
+    return "; ".join(parts)
+
+
+def _error_items(body: Any) -> list[WalmartErrorItem]:
+    if not isinstance(body, dict):
+        return []
+    raw = body.get("errors", body.get("error"))
+    if isinstance(raw, dict):
+        raw = raw.get("error", [raw])
+    if not isinstance(raw, list):
+        return []
+    items = []
+    for entry in raw:
+        if isinstance(entry, dict):
+            try:
+                items.append(WalmartErrorItem.model_validate(entry))
+            except ValidationError:
+                continue
+    return items
+
+
+def classify_walmart_body(response: httpx.Response) -> None:
+    """Walmart sometimes answers 200 with only an ``errors`` list (e.g. a refused line update).
+
+    Raises:
+        VendorRejected: a 2xx body that holds errors and no result.
+    """
+    if not response.content or response.content[:1] not in (b"{", b" "):
+        return
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return
+    if isinstance(body, dict) and body.get("errors") and not ({"order", "list", "feedId"} & set(body)):
+        reason = describe_walmart_error(response) or "errors in a 2xx answer"
+        raise VendorRejected(
+            f"walmart refused {response.request.method} {response.request.url.path}: {reason}",
+            status=response.status_code,
+            system=SYSTEM,
+            detail={"reason": reason},
+        )
+
+
+class WalmartAuth(httpx.Auth):
+    """Adds ``WM_SEC.ACCESS_TOKEN`` and ``WM_QOS.CORRELATION_ID``; refreshes once after a 401; reads rate headers."""
+
+    def __init__(self, tokens: TokenCache, budget: RateBudget) -> None:
+        self.tokens = tokens
+        self.budget = budget
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers["WM_SEC.ACCESS_TOKEN"] = await self.tokens.get()
+        request.headers["WM_QOS.CORRELATION_ID"] = str(uuid.uuid4())
+        response = yield request
+        if response.status_code == 401:
+            self.tokens.invalidate()
+            request.headers["WM_SEC.ACCESS_TOKEN"] = await self.tokens.get()
+            request.headers["WM_QOS.CORRELATION_ID"] = str(uuid.uuid4())
+            response = yield request
+        self.observe(request, response)
+
+    def observe(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Feed ``x-current-token-count`` to the budget; turn the replenish time into ``Retry-After`` on 429."""
+        scope = scope_for(request.method, request.url.path)
+        replenish = next((response.headers[h] for h in REPLENISH_HEADERS if h in response.headers), None)
+        count = response.headers.get(COUNT_HEADER)
+        remaining: float | None = None
+        if count is not None:
+            try:
+                remaining = max(float(count), 0.0)
+            except ValueError:
+                remaining = None
+        if remaining is not None:
+            self.budget.observe(scope, remaining=remaining, capacity=None, refill=None)
+        if response.status_code == 429 and "retry-after" not in response.headers:
+            wait = replenish_seconds(replenish)
+            if wait is not None:
+                response.headers["Retry-After"] = f"{wait:.3f}"
+
+
+def _basic(secrets: WalmartSecrets) -> str:
+    pair = f"{secrets.client_id.get_secret_value()}:{secrets.client_secret.get_secret_value()}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
+def _multipart(name: str, filename: str, payload: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        "Content-Type: application/json\r\n\r\n"
+    ).encode()
+    return head + payload + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+class WalmartClient:
+    """The Walmart Marketplace API of one seller account.
+
+    Args:
+        settings: the connection's settings.
+        secrets: its secrets (client id and secret are exchanged for tokens).
+        budget: the connection's shared rate budget (scopes: see :func:`scope_for`).
+        transport: an httpx transport (``httpx.ASGITransport(sandbox)`` in unit tests).
+        clock: monotonic clock of the token cache (tests move it to expire tokens).
+    """
+
+    def __init__(
+        self,
+        settings: WalmartSettings,
+        secrets: WalmartSecrets,
+        *,
+        budget: RateBudget | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self._secrets = secrets
+        self._sleep = sleep
+        budget = budget or UnlimitedBudget()
+        headers = {"WM_SVC.NAME": settings.service_name, "Accept": "application/json"}
+        if settings.channel_type:
+            headers["WM_CONSUMER.CHANNEL.TYPE"] = settings.channel_type
+        common = {
+            "system": SYSTEM,
+            "base_url": settings.root,
+            "budget": budget,
+            "headers": headers,
+            "timeout": settings.timeout_seconds,
+            "transport": transport,
+            "describe_error": describe_walmart_error,
+        }
+        self._token_http = VendorHttp(**common)  # type: ignore[arg-type]
+        self.tokens = TokenCache(self._fetch_token, margin_seconds=settings.token_margin_seconds, clock=clock)
+        self.auth = WalmartAuth(self.tokens, budget)
+        self._http = VendorHttp(auth=self.auth, classify_body=classify_walmart_body, **common)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_connection(
+        cls,
+        connection: Connection,
+        budget: RateBudget | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> WalmartClient:
+        """A client for ``connection`` (settings and decrypted secrets validated here).
+
+        Raises:
+            pydantic.ValidationError: the connection's settings or secrets are incomplete.
+        """
+        return cls(
+            WalmartSettings.model_validate(dict(connection.settings)),
+            WalmartSecrets.model_validate(dict(connection.secrets)),
+            budget=budget,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        await self._http.aclose()
+        await self._token_http.aclose()
+
+    # --- auth ---------------------------------------------------------------------------------
+
+    async def _fetch_token(self) -> AccessToken:
+        response = await self._token_http.request(
+            "POST",
+            TOKEN_PATH,
+            scope="token",
+            content=b"grant_type=client_credentials",
+            headers={
+                "Authorization": _basic(self._secrets),
+                "Content-Type": "application/x-www-form-urlencoded",
+                "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
+            },
+        )
+        try:
+            token = TokenResponse.model_validate(json_body(response, system=SYSTEM, what="the token request"))
+        except ValidationError:
+            raise VendorRetryable("walmart token answer lacks access_token/expires_in", system=SYSTEM) from None
+        return AccessToken(token.access_token, token.expires_in)
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        what: str,
+        content: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        path = url.split("?", 1)[0]
+        headers = {"Content-Type": content_type} if method != "GET" else None
+        response = await self._http.request(
+            method,
+            url,
+            scope=scope_for(method, path),
+            json=json,
+            params=params,
+            headers=headers,
+            content=content,
+        )
+        return json_body(response, system=SYSTEM, what=what)
+
+    # --- orders -------------------------------------------------------------------------------
+
+    async def orders_page(
+        self,
+        *,
+        next_cursor: str | None = None,
+        released: bool = False,
+        filters: Mapping[str, str | int] | None = None,
+    ) -> OrdersPage:
+        """One page of ``GET /v3/orders`` (or ``/released``); ``next_cursor`` is Walmart's query string.
+
+        ``filters`` are Walmart's query parameters (``createdStartDate``, ``lastModifiedStartDate``,
+        ``status``, ``limit``…); they are ignored when ``next_cursor`` is given (it repeats them).
+
+        Raises:
+            VendorError: see ``connectors.base.http``.
+        """
+        base = "/v3/orders/released" if released else "/v3/orders"
+        if next_cursor:
+            cursor = next_cursor if next_cursor.startswith("?") else f"?{next_cursor}"
+            body = await self._call("GET", base + cursor, what="the orders page")
+        else:
+            params: dict[str, str | int] = {"limit": self.settings.page_size, **(filters or {})}
+            body = await self._call("GET", base, params=params, what="the orders page")
+        return _orders_page(body)
+
+    async def iter_order_pages(self, *, released: bool = False, **filters: str | int) -> AsyncIterator[OrdersPage]:
+        """Every page, following ``meta.nextCursor`` until Walmart gives none."""
+        page = await self.orders_page(released=released, filters=filters)
+        yield page
+        seen: set[str] = set()
+        while page.next_cursor and page.orders:
+            if page.next_cursor in seen:
+                raise VendorRetryable(f"walmart repeated the cursor {page.next_cursor[:80]!r}", system=SYSTEM)
+            seen.add(page.next_cursor)
+            page = await self.orders_page(next_cursor=page.next_cursor, released=released)
+            yield page
+
+    async def get_order(self, purchase_order_id: str) -> WalmartOrder:
+        """``GET /v3/orders/{purchaseOrderId}``.
+
+        Raises:
+            NotFound: Walmart has no such purchase order.
+        """
+        try:
+            body = await self._call("GET", f"/v3/orders/{_po(purchase_order_id)}", what="the order")
+        except VendorRejected as exc:
+            if exc.status == 404:
+                raise NotFound(f"walmart has no purchase order {purchase_order_id}") from None
+            raise
+        return _order(body)
+
+    async def acknowledge(self, purchase_order_id: str) -> WalmartOrder:
+        """``POST /v3/orders/{purchaseOrderId}/acknowledge`` (naturally idempotent)."""
+        body = await self._call("POST", f"/v3/orders/{_po(purchase_order_id)}/acknowledge", what="the acknowledgement")
+        return _order(body)
+
+    async def ship_lines(self, purchase_order_id: str, order_shipment: Mapping[str, Any]) -> WalmartOrder:
+        """``POST /v3/orders/{purchaseOrderId}/shipping`` with an ``{"orderShipment": …}`` body."""
+        return await self._update(purchase_order_id, "shipping", order_shipment, "orderShipment")
+
+    async def cancel_lines(self, purchase_order_id: str, order_cancellation: Mapping[str, Any]) -> WalmartOrder:
+        """``POST /v3/orders/{purchaseOrderId}/cancel`` with an ``{"orderCancellation": …}`` body."""
+        return await self._update(purchase_order_id, "cancel", order_cancellation, "orderCancellation")
+
+    async def refund_lines(self, purchase_order_id: str, order_refund: Mapping[str, Any]) -> WalmartOrder:
+        """``POST /v3/orders/{purchaseOrderId}/refund`` with an ``{"orderRefund": …}`` body."""
+        return await self._update(purchase_order_id, "refund", order_refund, "orderRefund")
+
+    async def _update(self, po: str, action: str, body: Mapping[str, Any], root: str) -> WalmartOrder:
+        if root not in body:
+            raise VendorRejected(f"walmart {action} body must have a top-level {root!r}", system=SYSTEM)
+        answer = await self._call("POST", f"/v3/orders/{_po(po)}/{action}", json=dict(body), what=f"the {action}")
+        return _order(answer)
+
+    # --- inventory ----------------------------------------------------------------------------
+
+    async def update_inventory(self, sku: str, amount: int, *, ship_node: str | None = None) -> Inventory:
+        """``PUT /v3/inventory?sku=`` for one SKU."""
+        params: dict[str, str | int] = {"sku": sku}
+        if ship_node:
+            params["shipNode"] = ship_node
+        body = {"sku": sku, "quantity": {"unit": "EACH", "amount": amount}}
+        answer = await self._call("PUT", "/v3/inventory", json=body, params=params, what="the inventory update")
+        return _model(Inventory, answer, "inventory")
+
+    async def get_inventory(self, sku: str) -> Inventory:
+        """``GET /v3/inventory?sku=``."""
+        answer = await self._call("GET", "/v3/inventory", params={"sku": sku}, what="the inventory")
+        return _model(Inventory, answer, "inventory")
+
+    async def submit_inventory_feed(self, feed: Mapping[str, Any]) -> str:
+        """``POST /v3/feeds?feedType=inventory`` (multipart file); returns the ``feedId``.
+
+        Raises:
+            VendorRejected: 413 when the file is too large (split it), other 4xx.
+        """
+        content, content_type = _multipart("file", "inventory.json", json.dumps(feed).encode("utf-8"))
+        answer = await self._call(
+            "POST",
+            "/v3/feeds?feedType=inventory",
+            content=content,
+            content_type=content_type,
+            what="the feed upload",
+        )
+        feed_id = answer.get("feedId") if isinstance(answer, dict) else None
+        if not isinstance(feed_id, str) or not feed_id:
+            raise VendorRetryable("walmart accepted the feed without a feedId", system=SYSTEM)
+        return feed_id
+
+    async def feed_status(self, feed_id: str) -> FeedStatus:
+        """``GET /v3/feeds/{feedId}?includeDetails=true`` (item-level results)."""
+        answer = await self._call(
+            "GET", f"/v3/feeds/{_po(feed_id)}", params={"includeDetails": "true"}, what="the feed status"
+        )
+        return _model(FeedStatus, answer, "feed status")
+
+    async def wait_for_feed(self, feed_id: str) -> FeedStatus:
+        """Poll the feed until PROCESSED or ERROR.
+
+        Raises:
+            VendorRetryable: still not done after ``feed_max_wait_seconds``.
+        """
+        waited = 0.0
+        while True:
+            status = await self.feed_status(feed_id)
+            if status.done:
+                return status
+            if waited >= self.settings.feed_max_wait_seconds:
+                raise VendorRetryable(
+                    f"walmart feed {feed_id} still {status.feed_status} after {waited:.0f} s", system=SYSTEM
+                )
+            await self._sleep(self.settings.feed_poll_seconds)
+            waited += self.settings.feed_poll_seconds
+
+    # --- webhooks -----------------------------------------------------------------------------
+
+    async def create_subscription(self, subscription: Subscription) -> Subscription:
+        """``POST /v3/webhooks/subscriptions``; returns the stored subscription (with its id)."""
+        body = {"events": [subscription.model_dump(by_alias=True, exclude_none=True, exclude={"subscription_id"})]}
+        answer = await self._call("POST", "/v3/webhooks/subscriptions", json=body, what="the subscription")
+        return _subscriptions(answer)[0]
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        """``GET /v3/webhooks/subscriptions``."""
+        return _subscriptions(await self._call("GET", "/v3/webhooks/subscriptions", what="the subscriptions"))
+
+    async def update_subscription(self, subscription_id: str, changes: Mapping[str, Any]) -> Subscription:
+        """``PATCH /v3/webhooks/subscriptions/{id}`` (e.g. ``{"status": "INACTIVE"}``)."""
+        answer = await self._call(
+            "PATCH", f"/v3/webhooks/subscriptions/{_po(subscription_id)}", json=dict(changes), what="the update"
+        )
+        return _subscriptions(answer)[0]
+
+    async def delete_subscription(self, subscription_id: str) -> None:
+        """``DELETE /v3/webhooks/subscriptions/{id}``."""
+        await self._call("DELETE", f"/v3/webhooks/subscriptions/{_po(subscription_id)}", what="the deletion")
+
+    # --- OrderReader --------------------------------------------------------------------------
+
+    async def fetch_order(self, external_id: str) -> dict[str, Any]:
+        """``OrderReader``: the order element as ``to_order`` accepts it."""
+        order = await self.get_order(external_id)
+        return order.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def _po(value: str) -> str:
+    text = str(value).strip()
+    if not text or "/" in text or "?" in text or "#" in text:
+        raise VendorRejected(f"not a Walmart id: {value!r:.60}", system=SYSTEM)
+    return text
+
+
+def _model(model: type[M], body: Any, what: str) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise VendorRetryable(f"walmart answered with an unreadable {what}: {exc.error_count()} problem(s)") from None
+
+
+def _order(body: Any) -> WalmartOrder:
+    if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
+        raise VendorRetryable("walmart answer has no 'order' object", system=SYSTEM)
+    return _model(WalmartOrder, body["order"], "order")
+
+
+def _orders_page(body: Any) -> OrdersPage:
+    if not isinstance(body, dict) or not isinstance(body.get("list"), dict):
+        raise VendorRetryable("walmart orders answer has no 'list' envelope", system=SYSTEM)
+    listing: OrderList = _model(OrderList, body["list"], "orders list")
+    return OrdersPage(
+        orders=listing.elements.order,
+        next_cursor=listing.meta.next_cursor or None,
+        total_count=listing.meta.total_count,
+    )
+
+
+def _subscriptions(body: Any) -> list[Subscription]:
+    raw = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(raw, list) or not raw:
+        raise VendorRetryable("walmart subscription answer has no 'events'", system=SYSTEM)
+    return [_model(Subscription, item, "subscription") for item in raw]
+
+
+def iso_millis(moment: datetime) -> str:
+    """Walmart's ISO timestamp with milliseconds and ``Z`` (sorts as text)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
