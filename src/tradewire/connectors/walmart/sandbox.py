@@ -174,8 +174,15 @@ def _page(orders: list[dict[str, Any]], request: Request, store: SandboxWalmart)
     meta: dict[str, Any] = {"totalCount": len(orders), "limit": limit}
     if offset + limit < len(orders):
         carried = {k: v for k, v in query.items() if k not in ("limit", "hasMoreElements", "soIndex", "poIndex")}
-        following = {"limit": limit, "hasMoreElements": "true", "soIndex": offset + limit, "poIndex": offset + limit,
-                     "partnerId": store.options.partner_id, "sellerId": "8", **carried}  # fmt: skip
+        following = {
+            "limit": limit,
+            "hasMoreElements": "true",
+            "soIndex": offset + limit,
+            "poIndex": offset + limit,
+            "partnerId": store.options.partner_id,
+            "sellerId": "8",
+            **carried,
+        }
         meta["nextCursor"] = "?" + urlencode(following)
     return {"list": {"meta": meta, "elements": {"order": chunk}}}
 
@@ -313,12 +320,17 @@ class OAuthSenderAuth(httpx.Auth):
         for attempt in range(2):
             token = self.tokens.get(sub["subscriptionId"])
             if token is None:
-                form = {"grant_type": "client_credentials", "client_id": str(auth.get("clientId", "")),
-                        "client_secret": str(auth.get("clientSecret", ""))}  # fmt: skip
+                form = {
+                    "grant_type": "client_credentials",
+                    "client_id": str(auth.get("clientId", "")),
+                    "client_secret": str(auth.get("clientSecret", "")),
+                }
                 token_response = yield httpx.Request(
-                    "POST", str(auth.get("authUrl", "")), content=urlencode(form).encode(),
+                    "POST",
+                    str(auth.get("authUrl", "")),
+                    content=urlencode(form).encode(),
                     headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-                )  # fmt: skip
+                )
                 await token_response.aread()
                 if token_response.status_code != 200:
                     return

@@ -436,15 +436,33 @@ class SandboxWalmart:
             records = json.loads(raw)["Inventory"]
             assert isinstance(records, list)
         except (ValueError, KeyError, TypeError, AssertionError):
-            return {"feedId": feed_id, "feedStatus": "ERROR", "itemsReceived": 0, "itemsFailed": 0,
-                    "itemDetails": {"itemIngestionStatus": []}}  # fmt: skip
+            return {
+                "feedId": feed_id,
+                "feedStatus": "ERROR",
+                "itemsReceived": 0,
+                "itemsFailed": 0,
+                "itemDetails": {"itemIngestionStatus": []},
+            }
         details, ok = [], 0
         for record in records:
             sku = record.get("sku") if isinstance(record, dict) else None
             amount = (record.get("quantity") or {}).get("amount") if isinstance(record, dict) else None
             if not isinstance(sku, str) or isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-                details.append({"sku": sku, "ingestionStatus": "DATA_ERROR", "ingestionErrors": {"ingestionError": [
-                    {"type": "DATA_ERROR", "code": "ERR_INVALID_QUANTITY", "description": f"bad quantity {amount!r}"}]}})  # fmt: skip
+                details.append(
+                    {
+                        "sku": sku,
+                        "ingestionStatus": "DATA_ERROR",
+                        "ingestionErrors": {
+                            "ingestionError": [
+                                {
+                                    "type": "DATA_ERROR",
+                                    "code": "ERR_INVALID_QUANTITY",
+                                    "description": f"bad quantity {amount!r}",
+                                }
+                            ]
+                        },
+                    }
+                )
                 continue
             self.inventory[sku] = amount
             ok += 1
@@ -462,9 +480,15 @@ class SandboxWalmart:
     # --- webhooks -----------------------------------------------------------------------------
 
     def subscribe(
-        self, event_type: str, event_url: str, *, auth_details: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None, status: str = "ACTIVE", resource_name: str = "ORDER",
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        event_type: str,
+        event_url: str,
+        *,
+        auth_details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        status: str = "ACTIVE",
+        resource_name: str = "ORDER",
+    ) -> dict[str, Any]:
         """Add a subscription (what ``POST /v3/webhooks/subscriptions`` does); returns it."""
         if event_type not in ORDER_EVENTS and resource_name == "ORDER":
             raise SandboxError(400, "INVALID_REQUEST_CONTENT", f"unknown eventType {event_type!r}", field="eventType")
@@ -500,8 +524,10 @@ class SandboxWalmart:
             else:
                 continue
             event_id = str(uuid.UUID(int=self._random.getrandbits(128)))
-            envelope = {"source": {"eventType": sub["eventType"], "eventTime": _iso(now), "eventId": event_id},
-                        "payload": body}  # fmt: skip
+            envelope = {
+                "source": {"eventType": sub["eventType"], "eventTime": _iso(now), "eventId": event_id},
+                "payload": body,
+            }
             raw = json.dumps(envelope, separators=(",", ":")).encode()
             delivery = Delivery(
                 webhook_id=sub["subscriptionId"],
@@ -548,12 +574,19 @@ def _event_payload(order: Mapping[str, Any], partner_id: str) -> dict[str, Any]:
     lines = []
     for line in order["orderLines"]["orderLine"]:
         status = line["orderLineStatuses"]["orderLineStatus"][-1]
-        lines.append({
-            "lineNumber": line["lineNumber"], "sku": line["item"]["sku"], "productName": line["item"]["productName"],
-            "quantity": {"unitOfMeasure": "EACH", "measurementValue": line["orderLineQuantity"]["amount"]},
-            "status": status["status"].upper(), "statusDate": _iso(line["statusDate"]),
-            "shippingProgramType": "TWO_DAY", "shippingMethod": "Value", "shipNodeType": "SellerFulfilled",
-        })  # fmt: skip
+        lines.append(
+            {
+                "lineNumber": line["lineNumber"],
+                "sku": line["item"]["sku"],
+                "productName": line["item"]["productName"],
+                "quantity": {"unitOfMeasure": "EACH", "measurementValue": line["orderLineQuantity"]["amount"]},
+                "status": status["status"].upper(),
+                "statusDate": _iso(line["statusDate"]),
+                "shippingProgramType": "TWO_DAY",
+                "shippingMethod": "Value",
+                "shipNodeType": "SellerFulfilled",
+            }
+        )
     info = order.get("shippingInfo", {})
     return {
         "partnerId": partner_id,

@@ -72,4 +72,4 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(clock: FakeClock) -> Iterator[Any]:
-    yield create_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, seed=3, clock=clock)
+    return create_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, seed=3, clock=clock)

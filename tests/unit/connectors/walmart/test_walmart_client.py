@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tradewire.canonical import InventoryLevel
 from tradewire.connectors.walmart.client import describe_walmart_error, replenish_seconds
 from tradewire.connectors.walmart.mapping import inventory_feed, order_to_canonical
 from tradewire.connectors.walmart.sandbox import create_sandbox
 from tradewire.connectors.walmart.sandbox_store import SandboxOptions
 from tradewire.connectors.walmart.schemas import Subscription
 from tradewire.errors import NotFound, VendorAuthError, VendorRateLimited, VendorRejected, VendorRetryable
-from tradewire.canonical import InventoryLevel
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "vendor"
 
@@ -145,7 +145,9 @@ def test_replenish_time_spellings_and_units() -> None:
     assert replenish_seconds("1700000003", now=1700000000.0) == pytest.approx(3.0)
     assert replenish_seconds("2.5") == 2.5
     assert replenish_seconds("soon") is None
-    response = httpx.Response(429, headers={"X-Next-Replenishment-Time": "4"}, request=httpx.Request("GET", "http://x/v3/orders"))
+    response = httpx.Response(
+        429, headers={"X-Next-Replenishment-Time": "4"}, request=httpx.Request("GET", "http://x/v3/orders")
+    )
     from tradewire.connectors.walmart.client import WalmartAuth
 
     class Budget:
@@ -163,7 +165,7 @@ def test_garbage_html_and_truncated_answers_are_retryable(make_client: Any, seed
 
     async def main() -> None:
         async with make_client(sandbox) as client:
-            with pytest.raises(VendorRetryable, match="HTML|not JSON"):
+            with pytest.raises(VendorRetryable, match=r"HTML|not JSON"):
                 await client.orders_page()
 
     run(main())
@@ -174,11 +176,16 @@ def test_walmart_error_body_is_described(app: Any, make_client: Any) -> None:
         async with make_client(app) as client:
             with pytest.raises(VendorRejected) as caught:
                 await client.update_inventory("", 3)
-            assert str(caught.value).endswith("INVALID_REQUEST_PARAM sku: The value provided for 'sku' is invalid. [DATA/ERROR]")
+            assert str(caught.value).endswith(
+                "INVALID_REQUEST_PARAM sku: The value provided for 'sku' is invalid. [DATA/ERROR]"
+            )
 
     run(main())
     fixture = httpx.Response(400, content=(FIXTURES / "walmart_error_response.json").read_bytes())
-    assert describe_walmart_error(fixture) == "INVALID_REQUEST_PARAM sku: The value provided for 'sku' is invalid. [DATA/ERROR]"
+    assert (
+        describe_walmart_error(fixture)
+        == "INVALID_REQUEST_PARAM sku: The value provided for 'sku' is invalid. [DATA/ERROR]"
+    )
     assert describe_walmart_error(httpx.Response(400, content=b"<html>")) is None
 
 
@@ -194,36 +201,61 @@ def test_order_lifecycle_acknowledge_ship_cancel_refund(app: Any, make_client: A
         item = {"status": value, "statusQuantity": {"unitOfMeasurement": "EACH", "amount": quantity}, **extra}
         return {"lineNumber": line["lineNumber"], "orderLineStatuses": {"orderLineStatus": [item]}}
 
-    tracking = {"shipDateTime": 1580821866000, "carrierName": {"carrier": "UPS"}, "methodCode": "Standard",
-                "trackingNumber": "1Z999"}  # fmt: skip
+    tracking = {
+        "shipDateTime": 1580821866000,
+        "carrierName": {"carrier": "UPS"},
+        "methodCode": "Standard",
+        "trackingNumber": "1Z999",
+    }
 
     async def main() -> None:
         async with make_client(app) as client:
             released = [o.purchase_order_id async for p in client.iter_order_pages(released=True) for o in p.orders]
             assert released == [po]
             acked = await client.acknowledge(po)
-            assert {s.status for l in acked.order_lines.order_line for s in l.order_line_statuses.order_line_status} == {"Acknowledged"}
+            assert {
+                s.status for ln in acked.order_lines.order_line for s in ln.order_line_statuses.order_line_status
+            } == {"Acknowledged"}
             again = await client.acknowledge(po)  # idempotent
             assert again.purchase_order_id == po
             assert [o async for p in client.iter_order_pages(released=True) for o in p.orders] == []
             if len(lines) == 1:
                 return
             skus = sorted(lines)
-            shipped = await client.ship_lines(po, {"orderShipment": {"orderLines": {"orderLine": [status(skus[0], "Shipped", trackingInfo=tracking)]}}})
-            cancel = {"orderCancellation": {"orderLines": {"orderLine": [
-                status(skus[1], "Cancelled", cancellationReason="SELLER_CANCEL_OUT_OF_STOCK")]}}}  # fmt: skip
+            shipped = await client.ship_lines(
+                po,
+                {"orderShipment": {"orderLines": {"orderLine": [status(skus[0], "Shipped", trackingInfo=tracking)]}}},
+            )
+            cancel = {
+                "orderCancellation": {
+                    "orderLines": {
+                        "orderLine": [status(skus[1], "Cancelled", cancellationReason="SELLER_CANCEL_OUT_OF_STOCK")]
+                    }
+                }
+            }
             cancelled = await client.cancel_lines(po, cancel)
-            canonical = order_to_canonical(cancelled.model_dump(by_alias=True, mode="json"), client_id="c", connection_id="w")
+            canonical = order_to_canonical(
+                cancelled.model_dump(by_alias=True, mode="json"), client_id="c", connection_id="w"
+            )
             assert canonical.fulfillment_status.value == "fulfilled"
             assert shipped.order_lines.order_line
             with pytest.raises(VendorRejected, match="only 0 open"):
-                await client.ship_lines(po, {"orderShipment": {"orderLines": {"orderLine": [status(skus[0], "Shipped", trackingInfo=tracking)]}}})
+                await client.ship_lines(
+                    po,
+                    {
+                        "orderShipment": {
+                            "orderLines": {"orderLine": [status(skus[0], "Shipped", trackingInfo=tracking)]}
+                        }
+                    },
+                )
             refund = copy.deepcopy(json.loads((FIXTURES / "walmart_refundOrderLines_request.json").read_text()))
             refund["orderRefund"]["purchaseOrderId"] = po
             refund["orderRefund"]["orderLines"]["orderLine"][0]["lineNumber"] = lines[skus[0]]["lineNumber"]
             refund["orderRefund"]["orderLines"]["orderLine"][0]["isFullRefund"] = True
             refunded = await client.refund_lines(po, refund)
-            mapped = order_to_canonical(refunded.model_dump(by_alias=True, mode="json"), client_id="c", connection_id="w")
+            mapped = order_to_canonical(
+                refunded.model_dump(by_alias=True, mode="json"), client_id="c", connection_id="w"
+            )
             assert mapped.financial_status.value == "partially_refunded"
 
     run(main())
@@ -273,8 +305,12 @@ def test_inventory_single_sku_and_feed(app: Any, make_client: Any, clock: Any) -
 
 
 def test_oversized_feed_is_a_clear_permanent_error(make_client: Any) -> None:
-    sandbox = create_sandbox(client_id="wm-client-id", client_secret="wm-client-secret", options=SandboxOptions(max_feed_bytes=200))
-    levels = [InventoryLevel(client_id="c", sku=f"SKU-{i}", available=i, as_of="2026-01-01T00:00:00Z") for i in range(20)]
+    sandbox = create_sandbox(
+        client_id="wm-client-id", client_secret="wm-client-secret", options=SandboxOptions(max_feed_bytes=200)
+    )
+    levels = [
+        InventoryLevel(client_id="c", sku=f"SKU-{i}", available=i, as_of="2026-01-01T00:00:00Z") for i in range(20)
+    ]
 
     async def main() -> None:
         async with make_client(sandbox) as client:
@@ -289,8 +325,11 @@ def test_subscription_management(app: Any, make_client: Any) -> None:
     async def main() -> None:
         async with make_client(app) as client:
             created = await client.create_subscription(
-                Subscription(event_type="PO_CREATED", event_url="https://example.com/orders",
-                             auth_details={"authMethod": "BASIC_AUTH", "userName": "u", "password": "p"})  # fmt: skip
+                Subscription(
+                    event_type="PO_CREATED",
+                    event_url="https://example.com/orders",
+                    auth_details={"authMethod": "BASIC_AUTH", "userName": "u", "password": "p"},
+                )
             )
             assert created.subscription_id
             listed = await client.list_subscriptions()

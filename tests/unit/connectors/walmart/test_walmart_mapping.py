@@ -38,7 +38,9 @@ def _orders() -> list[dict[str, Any]]:
 
 def test_first_fixture_order_maps_every_field() -> None:
     order = order_to_canonical(_orders()[0], client_id="c1", connection_id="w1")
-    assert order.source == ExternalRef(system="walmart", connection_id="w1", object="order", external_id="1796277083022")
+    assert order.source == ExternalRef(
+        system="walmart", connection_id="w1", object="order", external_id="1796277083022"
+    )
     assert order.number == "5281956426648"
     assert order.placed_at == datetime.fromtimestamp(1568466571, tz=UTC)
     assert order.updated_at == datetime.fromtimestamp(1568466647, tz=UTC)
@@ -139,7 +141,10 @@ def _shipment(**changes: Any) -> Shipment:
         "service": "Standard",
         "tracking_number": "22344",
         "tracking_url": "http://walmart/tracking/ups?&type=MP",
-        "lines": [ShipmentLine(sku="a", quantity=1, order_line_id="1"), ShipmentLine(sku="b", quantity=1, order_line_id="2")],
+        "lines": [
+            ShipmentLine(sku="a", quantity=1, order_line_id="1"),
+            ShipmentLine(sku="b", quantity=1, order_line_id="2"),
+        ],
     }
     return Shipment(**(base | changes))
 

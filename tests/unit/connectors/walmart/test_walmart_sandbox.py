@@ -68,7 +68,8 @@ def test_poll_reads_every_order_and_advances_the_cursor_only_at_the_end() -> Non
     records, cursors = asyncio.run(_poll(app, None, now))
     assert sorted(r.event.external_id for r in records) == sorted(o["purchaseOrderId"] for o in orders)
     assert {r.event.event_type for r in records} == {"order.created"}
-    assert cursors[:-1] == [None, None] and cursors[-1] is not None
+    assert cursors[:-1] == [None, None]
+    assert cursors[-1] is not None
     body = json.loads(records[0].body)
     assert SPEC.order_source is not None
     assert SPEC.order_source.reference(body) is None
@@ -77,14 +78,39 @@ def test_poll_reads_every_order_and_advances_the_cursor_only_at_the_end() -> Non
     # A restart resumes from the stored cursor: the overlap re-reads recent orders with the same keys,
     # and a changed order comes back with a new key.
     walmart.acknowledge(orders[0]["purchaseOrderId"])
-    walmart.update_lines(orders[1]["purchaseOrderId"], "cancel", {"orderCancellation": {"orderLines": {"orderLine": [
-        {"lineNumber": "1", "orderLineStatuses": {"orderLineStatus": [{"status": "Cancelled", "statusQuantity": {
-            "amount": orders[1]["orderLines"]["orderLine"][0]["orderLineQuantity"]["amount"]}}]}}]}}})  # fmt: skip
+    walmart.update_lines(
+        orders[1]["purchaseOrderId"],
+        "cancel",
+        {
+            "orderCancellation": {
+                "orderLines": {
+                    "orderLine": [
+                        {
+                            "lineNumber": "1",
+                            "orderLineStatuses": {
+                                "orderLineStatus": [
+                                    {
+                                        "status": "Cancelled",
+                                        "statusQuantity": {
+                                            "amount": orders[1]["orderLines"]["orderLine"][0]["orderLineQuantity"][
+                                                "amount"
+                                            ]
+                                        },
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                }
+            }
+        },
+    )
     again, later = asyncio.run(_poll(app, cursors[-1], now + timedelta(seconds=5)))
     keys = {r.event.idempotency_key for r in records}
     changed = [r for r in again if r.event.idempotency_key not in keys]
     assert sorted(r.event.external_id for r in changed) == sorted(o["purchaseOrderId"] for o in orders[:2])
-    assert later[-1] is not None and later[-1] > cursors[-1]  # type: ignore[operator]
+    assert later[-1] is not None
+    assert later[-1] > cursors[-1]
 
 
 def test_poll_outside_the_overlap_reads_nothing() -> None:
@@ -121,9 +147,12 @@ def test_basic_auth_deliveries_verify_and_carry_po_created_and_order_updates() -
         return httpx.Response(200)
 
     app = create_sandbox(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, seed=4,
-        knobs=FaultKnobs(duplicate_webhook_rate=1.0), webhook_transport=httpx.MockTransport(receive),
-    )  # fmt: skip
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        seed=4,
+        knobs=FaultKnobs(duplicate_webhook_rate=1.0),
+        webhook_transport=httpx.MockTransport(receive),
+    )
     auth = {"authMethod": "BASIC_AUTH", "authHeaderName": "Authorization", "userName": "walmart", "password": "pw"}
     walmart = app.state.walmart
     walmart.subscribe("PO_CREATED", "https://receiver.test/a", auth_details=auth)
@@ -184,8 +213,11 @@ def test_oauth_delivery_over_real_http() -> None:
         received.append(hooks.parse(body, dict(request.headers), connection, now=datetime.now(UTC)).external_id)
         return Response(status_code=200)
 
-    receiver = LoopbackServer(Starlette(routes=[Route("/token", token, methods=["POST"]),
-                                                Route("/webhooks/walmart/conn-w", hook, methods=["POST"])])).start()  # fmt: skip
+    receiver = LoopbackServer(
+        Starlette(
+            routes=[Route("/token", token, methods=["POST"]), Route("/webhooks/walmart/conn-w", hook, methods=["POST"])]
+        )
+    ).start()
     sandbox_app = create_sandbox(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, seed=9, options=SandboxOptions(webhook_retry_delays=[0.05])
     )
@@ -193,13 +225,23 @@ def test_oauth_delivery_over_real_http() -> None:
     try:
         walmart = sandbox_app.state.walmart
         client = WalmartClient.from_connection(
-            Connection(id="conn-w", client_id="c", system="walmart", settings={"base_url": sandbox.url},
-                       secrets=connection.secrets)  # fmt: skip
+            Connection(
+                id="conn-w",
+                client_id="c",
+                system="walmart",
+                settings={"base_url": sandbox.url},
+                secrets=connection.secrets,
+            )
         )
         from tradewire.connectors.walmart.schemas import Subscription
 
-        auth = {"authMethod": "OAUTH", "authHeaderName": "Authorization", "clientId": "oauth-id",
-                "clientSecret": "oauth-secret", "authUrl": f"{receiver.url}/token"}  # fmt: skip
+        auth = {
+            "authMethod": "OAUTH",
+            "authHeaderName": "Authorization",
+            "clientId": "oauth-id",
+            "clientSecret": "oauth-secret",
+            "authUrl": f"{receiver.url}/token",
+        }
         subscription = Subscription(
             event_type="PO_CREATED", event_url=f"{receiver.url}/webhooks/walmart/conn-w", auth_details=auth
         )
@@ -231,7 +273,9 @@ def test_oauth_delivery_with_wrong_client_secret_is_refused_and_retried() -> Non
         if request.url.path == "/token":
             form = parse_qs(request.content.decode())
             try:
-                answer = issue_oauth_token(connection, form["client_id"][0], form["client_secret"][0], now=datetime.now(UTC))
+                answer = issue_oauth_token(
+                    connection, form["client_id"][0], form["client_secret"][0], now=datetime.now(UTC)
+                )
             except WebhookRejected:
                 statuses.append(401)
                 return httpx.Response(401)
@@ -240,9 +284,11 @@ def test_oauth_delivery_with_wrong_client_secret_is_refused_and_retried() -> Non
         return httpx.Response(200)
 
     app = create_sandbox(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, options=SandboxOptions(webhook_retry_delays=[0.01]),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        options=SandboxOptions(webhook_retry_delays=[0.01]),
         webhook_transport=httpx.MockTransport(receive),
-    )  # fmt: skip
+    )
     auth = {"authMethod": "OAUTH", "clientId": "oauth-id", "clientSecret": "guess", "authUrl": "https://r.test/token"}
     app.state.walmart.subscribe("PO_CREATED", "https://r.test/hook", auth_details=auth)
     _deliver(app, lambda w: w.create_orders(1))

@@ -57,8 +57,12 @@ def test_basic_auth_accepts_the_configured_pair_only() -> None:
     connection = _connection("BASIC_AUTH")
     good = {"Authorization": basic_header("walmart", "s3cret pass")}
     HOOKS.verify(_event(), good, connection, now=NOW)
-    for headers in ({}, {"Authorization": basic_header("walmart", "guess")}, {"Authorization": "Bearer x"},
-                    {"Authorization": "Basic !!!"}):  # fmt: skip
+    for headers in (
+        {},
+        {"Authorization": basic_header("walmart", "guess")},
+        {"Authorization": "Bearer x"},
+        {"Authorization": "Basic !!!"},
+    ):
         with pytest.raises(WebhookRejected) as caught:
             HOOKS.verify(_event(), headers, connection, now=NOW)
         assert caught.value.status == 401
@@ -99,7 +103,9 @@ def test_oauth_token_endpoint_checks_walmarts_credentials() -> None:
     with pytest.raises(WebhookRejected) as caught:
         issue_oauth_token(connection, "wm-oauth-id", "wrong", now=NOW)
     assert caught.value.status == 401
-    bare = Connection(id="x", client_id="c", system="walmart", settings={}, secrets={"client_id": "i", "client_secret": "s"})
+    bare = Connection(
+        id="x", client_id="c", system="walmart", settings={}, secrets={"client_id": "i", "client_secret": "s"}
+    )
     with pytest.raises(ConfigError, match="webhook_oauth_client_id"):
         issue_oauth_token(bare, "a", "b", now=NOW)
 
@@ -144,7 +150,11 @@ def test_order_updates_use_the_sub_event_type() -> None:
     created = HOOKS.parse(_event("ORDER_UPDATES", subEventType="PO_CREATED"), {}, connection, now=NOW)
     cancelled = HOOKS.parse(_event("ORDER_UPDATES", subEventType="PO_LINE_AUTOCANCELLED"), {}, connection, now=NOW)
     fraud = HOOKS.parse(_event("ORDER_UPDATES", subEventType="FRAUD_CANCEL"), {}, connection, now=NOW)
-    assert (created.event_type, cancelled.event_type, fraud.event_type) == ("order.created", "order.updated", "order.cancelled")
+    assert (created.event_type, cancelled.event_type, fraud.event_type) == (
+        "order.created",
+        "order.updated",
+        "order.cancelled",
+    )
     with pytest.raises(WebhookIgnored):
         HOOKS.parse(_event("OFFER_UNPUBLISHED"), {}, connection, now=NOW)
     with pytest.raises(WebhookIgnored):
@@ -177,7 +187,9 @@ def test_replayed_event_has_the_same_idempotency_key() -> None:
 
 
 def test_missing_webhook_secret_is_a_config_error() -> None:
-    bare = Connection(id="x", client_id="c", system="walmart", settings={}, secrets={"client_id": "i", "client_secret": "s"})
+    bare = Connection(
+        id="x", client_id="c", system="walmart", settings={}, secrets={"client_id": "i", "client_secret": "s"}
+    )
     with pytest.raises(ConfigError, match="webhook_username"):
         HOOKS.verify(_event(), {"Authorization": basic_header("a", "b")}, bare, now=NOW)
 
