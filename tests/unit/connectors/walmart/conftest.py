@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,5 +71,5 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def app(clock: FakeClock) -> Iterator[Any]:
+def app(clock: FakeClock) -> Any:
     return create_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, seed=3, clock=clock)

@@ -49,7 +49,8 @@ def _connection(**settings: Any) -> Connection:
 async def _poll(app: Any, cursor: str | None, now: datetime) -> tuple[list[Any], list[str | None]]:
     (stream,) = SPEC.pollers
     poller = stream.open(_connection(), UnlimitedBudget(), httpx.ASGITransport(app))
-    records, cursors = [], []
+    records: list[Any] = []
+    cursors: list[str | None] = []
     try:
         async for page in poller.pages(cursor, now=now):
             records.extend(page.records)
