@@ -181,6 +181,21 @@ class WalmartAuth(httpx.Auth):
                 response.headers["Retry-After"] = f"{wait:.3f}"
 
 
+class RateHeaders(httpx.Auth):
+    """For the token call (no access token yet): only read Walmart's rate headers, as :class:`WalmartAuth` does."""
+
+    def __init__(self, budget: RateBudget) -> None:
+        self._auth = WalmartAuth(TokenCache(_no_token), budget)
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        response = yield request
+        self._auth.observe(request, response)
+
+
+async def _no_token() -> AccessToken:
+    raise AssertionError("the token call carries no access token")
+
+
 def _basic(secrets: WalmartSecrets) -> str:
     pair = f"{secrets.client_id.get_secret_value()}:{secrets.client_secret.get_secret_value()}"
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
@@ -232,7 +247,7 @@ class WalmartClient:
             "transport": transport,
             "describe_error": describe_walmart_error,
         }
-        self._token_http = VendorHttp(**common)  # type: ignore[arg-type]
+        self._token_http = VendorHttp(auth=RateHeaders(budget), **common)  # type: ignore[arg-type]
         self.tokens = TokenCache(self._fetch_token, margin_seconds=settings.token_margin_seconds, clock=clock)
         self.auth = WalmartAuth(self.tokens, budget)
         self._http = VendorHttp(auth=self.auth, classify_body=classify_walmart_body, **common)  # type: ignore[arg-type]

@@ -42,7 +42,13 @@ class FakeClock:
 
 
 def _make_client(
-    app: Any, *, secret: str = CLIENT_SECRET, clock: Any = None, budget: Any = None, **settings: Any
+    app: Any,
+    *,
+    secret: str = CLIENT_SECRET,
+    clock: Any = None,
+    budget: Any = None,
+    transport: Any = None,
+    **settings: Any,
 ) -> WalmartClient:
     """A client of ``app`` over ``httpx.ASGITransport``."""
     extra = {"clock": clock} if clock is not None else {}
@@ -50,7 +56,7 @@ def _make_client(
         WalmartSettings(base_url="http://walmart.test", **settings),
         WalmartSecrets.model_validate({"client_id": CLIENT_ID, "client_secret": secret}),
         budget=budget,
-        transport=httpx.ASGITransport(app),
+        transport=transport or httpx.ASGITransport(app),
         **extra,
     )
 

@@ -100,9 +100,7 @@ def test_every_call_carries_walmart_headers(make_client: Any) -> None:
             return await self.inner.handle_async_request(request)
 
     async def main() -> None:
-        client = make_client(sandbox, channel_type="0f3e4dd4-0514-4346-b39d-af0e00ea066d")
-        client._http._client._transport = Spy()
-        client._token_http._client._transport = Spy()
+        client = make_client(sandbox, transport=Spy(), channel_type="0f3e4dd4-0514-4346-b39d-af0e00ea066d")
         async with client:
             await client.orders_page()
             await client.orders_page()
@@ -340,5 +338,33 @@ def test_subscription_management(app: Any, make_client: Any) -> None:
             await client.delete_subscription(created.subscription_id)
             with pytest.raises(VendorRejected):
                 await client.create_subscription(Subscription(event_type="PO_CREATED", event_url="ftp://nope"))
+
+    run(main())
+
+
+def test_throttled_token_endpoint_is_retryable_with_the_replenish_wait(app: Any, make_client: Any) -> None:
+    app.state.walmart.set_bucket("token", 0)
+
+    async def main() -> None:
+        async with make_client(app) as client:
+            with pytest.raises(VendorRateLimited) as caught:
+                await client.orders_page()
+            assert caught.value.retry_after is not None
+            assert caught.value.retry_after <= 1.0  # 1 token/s
+
+    run(main())
+
+
+def test_missing_scope_403_is_an_auth_error(make_client: Any) -> None:
+    def deny(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v3/token":
+            return httpx.Response(200, json={"access_token": "t", "token_type": "Bearer", "expires_in": 900})
+        body = {"errors": [{"code": "FORBIDDEN.GMP_GATEWAY_API", "message": "Forbidden", "category": "REQUEST"}]}
+        return httpx.Response(403, json=body)
+
+    async def main() -> None:
+        async with make_client(None, transport=httpx.MockTransport(deny)) as client:
+            with pytest.raises(VendorAuthError, match=r"FORBIDDEN\.GMP_GATEWAY_API Forbidden"):
+                await client.get_inventory("a")
 
     run(main())
