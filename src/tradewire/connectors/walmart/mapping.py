@@ -3,8 +3,8 @@
 Money rules:
 
 * Each order line carries charges; the ``PRODUCT`` charge is the line's amount (all units),
-  so ``unit_price = amount / quantity`` and ``total = quantity × unit_price``. ``SHIPPING``
-  charges add to ``shipping_total``. A negative charge is a discount on its line.
+  so ``total = amount`` and ``unit_price = amount / quantity`` (to 1e-6 when it does not divide).
+  ``SHIPPING`` charges add to ``shipping_total``. A negative charge is a discount on its line.
 * Tax sits on each charge (``charge.tax.taxAmount``): ``line.tax`` = the line's product tax,
   ``tax_total`` = every charge's tax. Walmart prices exclude tax.
 * Walmart collects payment before it releases an order, so orders are ``paid``; refunded
@@ -125,6 +125,15 @@ def _quantity(text: str, where: str) -> int:
     return value
 
 
+def _unit_price(amount: Decimal, quantity: int) -> Decimal:
+    """``amount / quantity``: to the cent when it divides evenly, else to 1e-6 (the line total stays exact)."""
+    if not quantity:
+        return amount
+    unit = amount / quantity
+    cents = unit.quantize(CENT)
+    return cents if cents == unit else unit.quantize(Decimal("0.000001"))
+
+
 def _tax(charge: Charge) -> Decimal:
     return charge.tax.tax_amount.amount if charge.tax and charge.tax.tax_amount else Decimal(0)
 
@@ -211,8 +220,8 @@ def order_to_canonical(payload: Mapping[str, Any], *, client_id: str, connection
                 line_tax += _tax(charge)
             else:
                 raise MappingError(f"{at}: charge type {charge.charge_type!r} is not PRODUCT or SHIPPING")
-        unit_price = (amount / quantity).quantize(CENT) if quantity else amount
-        if line_discount > quantity * unit_price:
+        unit_price = _unit_price(amount, quantity)
+        if line_discount > amount:
             raise MappingError(f"{at}: discounts {line_discount} exceed the line amount {amount}")
         discount_total += line_discount
         lines.append(
@@ -224,7 +233,7 @@ def order_to_canonical(payload: Mapping[str, Any], *, client_id: str, connection
                 unit_price=unit_price,
                 discount=line_discount,
                 tax=line_tax,
-                total=quantity * unit_price - line_discount,
+                total=amount - line_discount,
             )
         )
     if len(currencies) > 1:
@@ -233,7 +242,7 @@ def order_to_canonical(payload: Mapping[str, Any], *, client_id: str, connection
     if not is_currency(currency):
         raise MappingError(f"{where}: currency {currency!r} is not an ISO 4217 code")
     status, fulfillment, financial = _statuses(order)
-    subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal(0))
+    subtotal = sum((line.total + line.discount for line in lines), Decimal(0))
     updated = from_millis(order.last_modified_ms())
     info = order.shipping_info
     try:

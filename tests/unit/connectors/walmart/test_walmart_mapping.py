@@ -181,3 +181,14 @@ def test_negative_inventory_is_refused() -> None:
         reads.to_canonical({"sku": "a", "quantity": {"unit": "EACH", "amount": -1}}, client_id="c", connection_id="w")
     level = reads.to_canonical({"sku": "a", "quantity": {"amount": 3}}, client_id="c", connection_id="w")
     assert isinstance(level, InventoryLevel)
+
+
+def test_a_line_amount_that_does_not_divide_keeps_its_exact_total() -> None:
+    element = copy.deepcopy(_orders()[0])
+    line = element["orderLines"]["orderLine"][0]
+    line["orderLineQuantity"]["amount"] = "3"
+    line["charges"]["charge"][0]["chargeAmount"]["amount"] = 10
+    order = order_to_canonical(element, client_id="c", connection_id="w")
+    assert order.lines[0].total == Decimal(10)
+    assert order.lines[0].unit_price == Decimal("3.333333")
+    assert order.subtotal == Decimal(10)
