@@ -4,19 +4,17 @@ Auth is OAuth2 client credentials: ``POST /v3/token`` with HTTP Basic ``clientId
 gives a 15-minute token, cached by :class:`TokenCache` and sent raw as ``WM_SEC.ACCESS_TOKEN``.
 :class:`WalmartAuth` (an ``httpx.Auth``) adds the token and a fresh ``WM_QOS.CORRELATION_ID`` to
 every call, refreshes the token once after a 401, and reads Walmart's rate headers
-(``x-current-token-count``, ``x-next-replenish-time``) into the connection's budget; when a 429
-carries no ``Retry-After`` it derives one from the replenish time, so ``connectors.base.http``
-classifies every answer the usual way.
+(``x-current-token-count``, ``x-next-replenish-time``) into the connection's budget (``auth.py``);
+Walmart's error bodies are described by ``vendor_errors.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -28,6 +26,13 @@ from tradewire.connectors.base.budget import RateBudget, UnlimitedBudget
 from tradewire.connectors.base.http import VendorHttp, json_body
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.base.tokens import AccessToken, TokenCache
+from tradewire.connectors.walmart.auth import (
+    TOKEN_PATH,
+    RateHeaders,
+    WalmartAuth,
+    basic_credentials,
+    scope_for,
+)
 from tradewire.connectors.walmart.schemas import (
     FeedStatus,
     Inventory,
@@ -35,170 +40,14 @@ from tradewire.connectors.walmart.schemas import (
     OrdersPage,
     Subscription,
     TokenResponse,
-    WalmartErrorItem,
     WalmartOrder,
 )
 from tradewire.connectors.walmart.settings import WalmartSecrets, WalmartSettings
+from tradewire.connectors.walmart.vendor_errors import classify_walmart_body, describe_walmart_error
 from tradewire.errors import NotFound, VendorRejected, VendorRetryable
 
 SYSTEM = "walmart"
-TOKEN_PATH = "/v3/token"  # noqa: S105 - a path, not a secret
-COUNT_HEADER = "x-current-token-count"
 M = TypeVar("M", bound=BaseModel)
-REPLENISH_HEADERS = ("x-next-replenish-time", "x-next-replenishment-time")
-
-
-def scope_for(method: str, path: str) -> str:
-    """The rate bucket of one call: Walmart limits each API separately."""
-    if path.startswith(TOKEN_PATH):
-        return "token"
-    if path.startswith("/v3/orders"):
-        return "orders" if method == "GET" else "orders_update"
-    if path.startswith(("/v3/inventory", "/v3/inventories")):
-        return "inventory"
-    if path.startswith("/v3/feeds"):
-        return "feeds"
-    if path.startswith("/v3/webhooks"):
-        return "webhooks"
-    return "default"
-
-
-def replenish_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds until Walmart refills the bucket, from ``x-next-replenish-time``.
-
-    Walmart documents a time; we accept epoch milliseconds, epoch seconds or a delay in seconds.
-    """
-    if not value:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    if number != number:  # NaN
-        return None
-    current = time.time() if now is None else now
-    if number > 1e12:
-        number = number / 1000.0 - current
-    elif number > 1e9:
-        number -= current
-    return max(number, 0.0)
-
-
-def describe_walmart_error(response: httpx.Response) -> str | None:
-    """``CODE field: message [category/severity]; …`` from Walmart's ``{"errors": [...]}`` body."""
-    if response.status_code == 413:
-        return "feed file too large for Walmart (413): split it into smaller feeds"
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    items = _error_items(body)
-    if not items:
-        return None
-    parts = []
-    for item in items[:5]:
-        text = item.message or item.description or "no message"
-        head = " ".join(p for p in (item.code, f"{item.field}:" if item.field else None) if p)
-        tail = "/".join(p for p in (item.category, item.severity) if p)
-        parts.append(f"{head} {text}".strip() + (f" [{tail}]" if tail else ""))
-    return "; ".join(parts)
-
-
-def _error_items(body: Any) -> list[WalmartErrorItem]:
-    if not isinstance(body, dict):
-        return []
-    raw = body.get("errors", body.get("error"))
-    if isinstance(raw, dict):
-        raw = raw.get("error", [raw])
-    if not isinstance(raw, list):
-        return []
-    items = []
-    for entry in raw:
-        if isinstance(entry, dict):
-            try:
-                items.append(WalmartErrorItem.model_validate(entry))
-            except ValidationError:
-                continue
-    return items
-
-
-def classify_walmart_body(response: httpx.Response) -> None:
-    """Walmart sometimes answers 200 with only an ``errors`` list (e.g. a refused line update).
-
-    Raises:
-        VendorRejected: a 2xx body that holds errors and no result.
-    """
-    if not response.content or response.content[:1] not in (b"{", b" "):
-        return
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return
-    if isinstance(body, dict) and body.get("errors") and not ({"order", "list", "feedId"} & set(body)):
-        reason = describe_walmart_error(response) or "errors in a 2xx answer"
-        raise VendorRejected(
-            f"walmart refused {response.request.method} {response.request.url.path}: {reason}",
-            status=response.status_code,
-            system=SYSTEM,
-            detail={"reason": reason},
-        )
-
-
-class WalmartAuth(httpx.Auth):
-    """Adds ``WM_SEC.ACCESS_TOKEN`` and ``WM_QOS.CORRELATION_ID``; refreshes once after a 401; reads rate headers."""
-
-    def __init__(self, tokens: TokenCache, budget: RateBudget) -> None:
-        self.tokens = tokens
-        self.budget = budget
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        request.headers["WM_SEC.ACCESS_TOKEN"] = await self.tokens.get()
-        request.headers["WM_QOS.CORRELATION_ID"] = str(uuid.uuid4())
-        response = yield request
-        if response.status_code == 401:
-            self.tokens.invalidate()
-            request.headers["WM_SEC.ACCESS_TOKEN"] = await self.tokens.get()
-            request.headers["WM_QOS.CORRELATION_ID"] = str(uuid.uuid4())
-            response = yield request
-        self.observe(request, response)
-
-    def observe(self, request: httpx.Request, response: httpx.Response) -> None:
-        """Feed ``x-current-token-count`` to the budget; turn the replenish time into ``Retry-After`` on 429."""
-        scope = scope_for(request.method, request.url.path)
-        replenish = next((response.headers[h] for h in REPLENISH_HEADERS if h in response.headers), None)
-        count = response.headers.get(COUNT_HEADER)
-        remaining: float | None = None
-        if count is not None:
-            try:
-                remaining = max(float(count), 0.0)
-            except ValueError:
-                remaining = None
-        if remaining is not None:
-            self.budget.observe(scope, remaining=remaining, capacity=None, refill=None)
-        if response.status_code == 429 and "retry-after" not in response.headers:
-            wait = replenish_seconds(replenish)
-            if wait is not None:
-                response.headers["Retry-After"] = f"{wait:.3f}"
-
-
-class RateHeaders(httpx.Auth):
-    """For the token call (no access token yet): only read Walmart's rate headers, as :class:`WalmartAuth` does."""
-
-    def __init__(self, budget: RateBudget) -> None:
-        self._auth = WalmartAuth(TokenCache(_no_token), budget)
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        response = yield request
-        self._auth.observe(request, response)
-
-
-async def _no_token() -> AccessToken:
-    raise AssertionError("the token call carries no access token")
-
-
-def _basic(secrets: WalmartSecrets) -> str:
-    pair = f"{secrets.client_id.get_secret_value()}:{secrets.client_secret.get_secret_value()}"
-    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
 def _multipart(name: str, filename: str, payload: bytes) -> tuple[bytes, str]:
@@ -293,7 +142,9 @@ class WalmartClient:
             scope="token",
             content=b"grant_type=client_credentials",
             headers={
-                "Authorization": _basic(self._secrets),
+                "Authorization": basic_credentials(
+                    self._secrets.client_id.get_secret_value(), self._secrets.client_secret.get_secret_value()
+                ),
                 "Content-Type": "application/x-www-form-urlencoded",
                 "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
             },

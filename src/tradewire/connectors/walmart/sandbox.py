@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tradewire.connectors.base.sandbox import FaultKnobs
-from tradewire.connectors.walmart.client import scope_for
+from tradewire.connectors.walmart.auth import scope_for
 from tradewire.connectors.walmart.sandbox_store import SandboxError, SandboxOptions, SandboxWalmart
 
 Handler = Callable[[Request, SandboxWalmart], Awaitable[Any]]

@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from tradewire.canonical import InventoryLevel
-from tradewire.connectors.walmart.client import describe_walmart_error, replenish_seconds
+from tradewire.connectors.walmart.auth import WalmartAuth, replenish_seconds
 from tradewire.connectors.walmart.mapping import inventory_feed, order_to_canonical
 from tradewire.connectors.walmart.sandbox import create_sandbox
 from tradewire.connectors.walmart.sandbox_store import SandboxOptions
 from tradewire.connectors.walmart.schemas import Subscription
+from tradewire.connectors.walmart.vendor_errors import describe_walmart_error
 from tradewire.errors import NotFound, VendorAuthError, VendorRateLimited, VendorRejected, VendorRetryable
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "vendor"
@@ -146,7 +147,6 @@ def test_replenish_time_spellings_and_units() -> None:
     response = httpx.Response(
         429, headers={"X-Next-Replenishment-Time": "4"}, request=httpx.Request("GET", "http://x/v3/orders")
     )
-    from tradewire.connectors.walmart.client import WalmartAuth
 
     class Budget:
         def observe(self, *args: Any, **kwargs: Any) -> None: ...
