@@ -87,19 +87,25 @@ class WalmartClient:
         headers = {"WM_SVC.NAME": settings.service_name, "Accept": "application/json"}
         if settings.channel_type:
             headers["WM_CONSUMER.CHANNEL.TYPE"] = settings.channel_type
-        common = {
-            "system": SYSTEM,
-            "base_url": settings.root,
-            "budget": budget,
-            "headers": headers,
-            "timeout": settings.timeout_seconds,
-            "transport": transport,
-            "describe_error": describe_walmart_error,
-        }
-        self._token_http = VendorHttp(auth=RateHeaders(budget), **common)  # type: ignore[arg-type]
+
+        def http(auth: httpx.Auth, classify_body: Callable[[httpx.Response], None] | None = None) -> VendorHttp:
+            return VendorHttp(
+                system=SYSTEM,
+                base_url=settings.root,
+                budget=budget,
+                auth=auth,
+                headers=headers,
+                timeout=settings.timeout_seconds,
+                classify_body=classify_body,
+                transport=transport,
+                describe_error=describe_walmart_error,
+            )
+
+        # The token call has no access token yet: it only reads the rate headers.
+        self._token_http = http(RateHeaders(budget))
         self.tokens = TokenCache(self._fetch_token, margin_seconds=settings.token_margin_seconds, clock=clock)
         self.auth = WalmartAuth(self.tokens, budget)
-        self._http = VendorHttp(auth=self.auth, classify_body=classify_walmart_body, **common)  # type: ignore[arg-type]
+        self._http = http(self.auth, classify_walmart_body)
 
     @classmethod
     def from_connection(

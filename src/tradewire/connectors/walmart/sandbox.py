@@ -280,19 +280,13 @@ async def _subscriptions(request: Request, store: SandboxWalmart) -> Any:
 
 async def _subscription(request: Request, store: SandboxWalmart) -> Any:
     sub_id = request.path_params["sub_id"]
-    if sub_id not in store.subscriptions:
-        raise SandboxError(404, "CONTENT_NOT_FOUND", f"subscription {sub_id} not found")
     if request.method == "DELETE":
-        del store.subscriptions[sub_id]
+        store.delete_subscription(sub_id)
         return {"message": "Successfully deleted"}
     body = await _json(request)
     if not isinstance(body, dict):
         raise SandboxError(400, "INVALID_REQUEST_CONTENT", "body must be a JSON object")
-    allowed = {"eventUrl", "status", "authDetails", "headers"}
-    if set(body) - allowed:
-        raise SandboxError(400, "INVALID_REQUEST_CONTENT", f"cannot change {sorted(set(body) - allowed)}")
-    store.subscriptions[sub_id].update(body)
-    return {"events": [store.subscriptions[sub_id]]}
+    return {"events": [store.update_subscription(sub_id, body)]}
 
 
 class OAuthSenderAuth(httpx.Auth):
@@ -304,14 +298,7 @@ class OAuthSenderAuth(httpx.Auth):
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         url = str(request.url)
-        sub = next(
-            (
-                s
-                for s in self.store.subscriptions.values()
-                if s["eventUrl"] == url and s["authDetails"].get("authMethod") == "OAUTH"
-            ),
-            None,
-        )
+        sub = self.store.oauth_subscription(url)
         if sub is None:
             yield request
             return

@@ -431,6 +431,46 @@ class SandboxWalmart:
             self.subscriptions[subscription["subscriptionId"]] = subscription
         return copy.deepcopy(subscription)
 
+    def update_subscription(self, subscription_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH``: change ``eventUrl``, ``status``, ``authDetails`` or ``headers``.
+
+        Raises:
+            SandboxError: 404 unknown subscription, 400 a field that cannot change.
+        """
+        allowed = {"eventUrl", "status", "authDetails", "headers"}
+        if set(changes) - allowed:
+            raise SandboxError(400, "INVALID_REQUEST_CONTENT", f"cannot change {sorted(set(changes) - allowed)}")
+        with self._lock:
+            subscription = self._subscription(subscription_id)
+            subscription.update(copy.deepcopy(dict(changes)))
+            return copy.deepcopy(subscription)
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        """``DELETE``: stop delivering to it.
+
+        Raises:
+            SandboxError: 404 unknown subscription.
+        """
+        with self._lock:
+            self._subscription(subscription_id)
+            del self.subscriptions[subscription_id]
+
+    def oauth_subscription(self, event_url: str) -> dict[str, Any] | None:
+        """A copy of the OAUTH subscription delivering to ``event_url`` (the sender fetches its token)."""
+        with self._lock:
+            for subscription in self.subscriptions.values():
+                if subscription["eventUrl"] == event_url and subscription["authDetails"].get("authMethod") == "OAUTH":
+                    return copy.deepcopy(subscription)
+            return None
+
+    def _subscription(self, subscription_id: str) -> dict[str, Any]:
+        subscription = self.subscriptions.get(subscription_id)
+        if subscription is None:
+            raise SandboxError(
+                404, "CONTENT_NOT_FOUND", f"subscription {subscription_id} not found", category="REQUEST"
+            )
+        return subscription
+
     def _notify(self, kind: str, order: Mapping[str, Any]) -> None:
         now = self._now_ms()
         payload = event_payload(order, self.options.partner_id)
