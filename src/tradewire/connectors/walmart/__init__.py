@@ -35,6 +35,7 @@ RATE_LIMITS = (
     RateLimit(scope="orders_update", rate=5.0, burst=20.0),
     RateLimit(scope="inventory", rate=5.0, burst=20.0),
     RateLimit(scope="feeds", rate=30.0 / 3600.0, burst=30.0),
+    RateLimit(scope="feed_status", rate=2.0, burst=10.0),
     RateLimit(scope="webhooks", rate=1.0, burst=10.0),
 )
 

@@ -33,7 +33,8 @@ def scope_for(method: str, path: str) -> str:
     if path.startswith(("/v3/inventory", "/v3/inventories")):
         return "inventory"
     if path.startswith("/v3/feeds"):
-        return "feeds"
+        # The hourly feed limit counts uploads; status reads have their own bucket.
+        return "feed_status" if method == "GET" else "feeds"
     if path.startswith("/v3/webhooks"):
         return "webhooks"
     return "default"

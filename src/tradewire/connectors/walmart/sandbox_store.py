@@ -52,6 +52,7 @@ class SandboxOptions(BaseModel):
             "orders_update": (20.0, 5.0),
             "inventory": (20.0, 5.0),
             "feeds": (30.0, 30.0 / 3600.0),
+            "feed_status": (10.0, 2.0),
             "webhooks": (10.0, 1.0),
         },
         description="(capacity, tokens per second) per API; feeds: 30 per hour per feed type (sandbox docs).",

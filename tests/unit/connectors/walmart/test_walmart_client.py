@@ -368,3 +368,16 @@ def test_missing_scope_403_is_an_auth_error(make_client: Any) -> None:
                 await client.get_inventory("a")
 
     run(main())
+
+
+def test_feed_status_polls_do_not_spend_the_hourly_feed_budget(app: Any, make_client: Any, budget: Any) -> None:
+    async def main() -> None:
+        async with make_client(app, budget=budget) as client:
+            feed_id = await client.submit_inventory_feed({"InventoryHeader": {"version": "1.4"}, "Inventory": []})
+            for _ in range(3):
+                await client.feed_status(feed_id)
+            assert budget.acquired.count("feeds") == 1
+            assert budget.acquired.count("feed_status") == 3
+            assert ("feeds", 29.0) in budget.observed
+
+    run(main())
