@@ -257,9 +257,23 @@ class WalmartClient:
         return await self._update(purchase_order_id, "refund", order_refund, "orderRefund")
 
     async def _update(self, po: str, action: str, body: Mapping[str, Any], root: str) -> WalmartOrder:
+        """Send a line update; a refusal of one that is already applied (a retry after a lost answer) is success.
+
+        Walmart has no idempotency header and refuses to ship or cancel a quantity twice, so
+        after a 4xx the order is read back: when every requested line already holds the
+        requested status (same tracking number for shipments), the write is treated as done.
+        """
         if root not in body:
             raise VendorRejected(f"walmart {action} body must have a top-level {root!r}", system=SYSTEM)
-        answer = await self._call("POST", f"/v3/orders/{_po(po)}/{action}", json=dict(body), what=f"the {action}")
+        try:
+            answer = await self._call("POST", f"/v3/orders/{_po(po)}/{action}", json=dict(body), what=f"the {action}")
+        except VendorRejected as exc:
+            if action == "refund" or exc.status not in (400, 409):
+                raise
+            current = await self.get_order(po)
+            if already_applied(current, body[root]):
+                return current
+            raise
         return _order(answer)
 
     # --- inventory ----------------------------------------------------------------------------
@@ -353,6 +367,38 @@ class WalmartClient:
         return order.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
+def already_applied(order: WalmartOrder, request: Mapping[str, Any]) -> bool:
+    """True when every line of a ship/cancel ``request`` already holds its status on ``order``.
+
+    Shipments must match the tracking number too, so a different package is never mistaken
+    for one already sent.
+    """
+    try:
+        wanted = request["orderLines"]["orderLine"]
+    except (KeyError, TypeError):
+        return False
+    lines = {line.line_number: line for line in order.order_lines.order_line}
+    if not isinstance(wanted, list) or not wanted:
+        return False
+    for entry in wanted:
+        line = lines.get(str(entry.get("lineNumber"))) if isinstance(entry, dict) else None
+        statuses = (entry.get("orderLineStatuses") or {}).get("orderLineStatus") if line else None
+        if line is None or not isinstance(statuses, list):
+            return False
+        for status in statuses:
+            target = status.get("status") if isinstance(status, dict) else None
+            tracking = ((status.get("trackingInfo") or {}).get("trackingNumber")) if isinstance(status, dict) else None
+            held = [
+                s
+                for s in line.order_line_statuses.order_line_status
+                if s.status == target
+                and (tracking is None or (s.tracking_info is not None and s.tracking_info.tracking_number == tracking))
+            ]
+            if not held:
+                return False
+    return True
+
+
 def _po(value: str) -> str:
     text = str(value).strip()
     if not text or "/" in text or "?" in text or "#" in text:
@@ -364,7 +410,9 @@ def _model(model: type[M], body: Any, what: str) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        raise VendorRetryable(f"walmart answered with an unreadable {what}: {exc.error_count()} problem(s)") from None
+        raise VendorRetryable(
+            f"walmart answered with an unreadable {what}: {exc.error_count()} problem(s)", system=SYSTEM
+        ) from None
 
 
 def _order(body: Any) -> WalmartOrder:

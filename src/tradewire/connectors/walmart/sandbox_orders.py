@@ -37,16 +37,22 @@ class SandboxError(Exception):
         }
 
 
-def new_order(rnd: random.Random, po: str, now: int, items: Sequence[tuple[str, str, Decimal]]) -> dict[str, Any]:
-    """A released purchase order (every line ``Created``) drawn from ``items``, stamped ``now`` (epoch ms)."""
+def new_order(
+    rnd: random.Random, po: str, now: int, items: Sequence[tuple[str, str, Decimal]], *, lines: int | None = None
+) -> dict[str, Any]:
+    """A released purchase order (every line ``Created``) drawn from ``items``, stamped ``now`` (epoch ms).
+
+    ``lines`` distinct items (capped by the catalog), else 1–3 at random.
+    """
+    count = min(len(items), lines if lines is not None else rnd.randint(1, 3))
     name = rnd.choice(_NAMES)
     city, state, postal = rnd.choice(_CITIES)
-    lines = []
-    for number, (sku, title, price) in enumerate(rnd.sample(list(items), k=min(len(items), rnd.randint(1, 3))), 1):
+    order_lines = []
+    for number, (sku, title, price) in enumerate(rnd.sample(list(items), k=count), 1):
         quantity = rnd.randint(1, 2)
         amount = (price * quantity).quantize(CENT)
         tax = (amount * Decimal("0.08")).quantize(CENT)
-        lines.append(
+        order_lines.append(
             {
                 "lineNumber": str(number),
                 "item": {"productName": title, "sku": sku},
@@ -98,7 +104,7 @@ def new_order(rnd: random.Random, po: str, now: int, items: Sequence[tuple[str, 
                 "addressType": "RESIDENTIAL",
             },
         },
-        "orderLines": {"orderLine": lines},
+        "orderLines": {"orderLine": order_lines},
     }
 
 

@@ -191,14 +191,21 @@ class SandboxWalmart:
         return int(time.time() * 1000)
 
     def create_orders(
-        self, count: int, *, catalog: Sequence[tuple[str, str, str | Decimal | float]] | None = None
+        self,
+        count: int,
+        *,
+        catalog: Sequence[tuple[str, str, str | Decimal | float]] | None = None,
+        lines: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Create ``count`` released orders (lines Created), notify subscribers; returns copies."""
+        """Create ``count`` released orders (lines Created; ``lines`` per order, else 1–3), notify subscribers.
+
+        Returns copies of the new orders.
+        """
         items = [(sku, title, Decimal(str(price))) for sku, title, price in catalog] if catalog else self.catalog
         created = []
         with self._lock:
             for _ in range(count):
-                order = new_order(self._random, str(next(self._po)), self._now_ms(), items)
+                order = new_order(self._random, str(next(self._po)), self._now_ms(), items, lines=lines)
                 self.orders[order["purchaseOrderId"]] = order
                 created.append(copy.deepcopy(order))
                 self._notify("PO_CREATED", order)

@@ -189,7 +189,7 @@ def test_walmart_error_body_is_described(app: Any, make_client: Any) -> None:
 
 def test_order_lifecycle_acknowledge_ship_cancel_refund(app: Any, make_client: Any) -> None:
     walmart = app.state.walmart
-    (order,) = walmart.create_orders(1, catalog=[("SKU-1", "Thing", "10.00"), ("SKU-2", "Other", "5.00")])
+    (order,) = walmart.create_orders(1, catalog=[("SKU-1", "Thing", "10.00"), ("SKU-2", "Other", "5.00")], lines=2)
     po = order["purchaseOrderId"]
     lines = {line["item"]["sku"]: line for line in order["orderLines"]["orderLine"]}
 
@@ -217,8 +217,6 @@ def test_order_lifecycle_acknowledge_ship_cancel_refund(app: Any, make_client: A
             again = await client.acknowledge(po)  # idempotent
             assert again.purchase_order_id == po
             assert [o async for p in client.iter_order_pages(released=True) for o in p.orders] == []
-            if len(lines) == 1:
-                return
             skus = sorted(lines)
             shipped = await client.ship_lines(
                 po,
@@ -237,12 +235,16 @@ def test_order_lifecycle_acknowledge_ship_cancel_refund(app: Any, make_client: A
             )
             assert canonical.fulfillment_status.value == "fulfilled"
             assert shipped.order_lines.order_line
-            with pytest.raises(VendorRejected, match="only 0 open"):
+            same = {"orderShipment": {"orderLines": {"orderLine": [status(skus[0], "Shipped", trackingInfo=tracking)]}}}
+            resent = await client.ship_lines(po, same)  # a retry after a lost answer: already done
+            assert resent.purchase_order_id == po
+            other_box = dict(tracking, trackingNumber="1Z-OTHER")
+            with pytest.raises(VendorRejected, match="only 0 open"):  # a second package for a shipped line
                 await client.ship_lines(
                     po,
                     {
                         "orderShipment": {
-                            "orderLines": {"orderLine": [status(skus[0], "Shipped", trackingInfo=tracking)]}
+                            "orderLines": {"orderLine": [status(skus[0], "Shipped", trackingInfo=other_box)]}
                         }
                     },
                 )

@@ -24,7 +24,7 @@ from tradewire.connectors.walmart.client import WalmartClient
 from tradewire.connectors.walmart.sandbox import create_sandbox
 from tradewire.connectors.walmart.sandbox_store import SandboxOptions
 from tradewire.connectors.walmart.webhooks import WalmartWebhooks, issue_oauth_token
-from tradewire.errors import WebhookRejected
+from tradewire.errors import RetryableError, WebhookRejected
 
 CLIENT_ID, CLIENT_SECRET = "wm-client-id", "wm-client-secret"
 
@@ -297,7 +297,9 @@ def test_oauth_delivery_with_wrong_client_secret_is_refused_and_retried() -> Non
     assert app.state.walmart.delivery_log()[0]["state"] == "failed"
 
 
-@pytest.mark.parametrize("knob", [{"fail_rate": 1.0}, {"rate_limit_after": 0}])
+@pytest.mark.parametrize(
+    "knob", [{"fail_rate": 1.0}, {"rate_limit_after": 0}, {"timeout_rate": 1.0, "timeout_seconds": 0.01}]
+)
 def test_fault_knobs_answer_like_walmart(knob: dict[str, Any]) -> None:
     app = create_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, knobs=FaultKnobs(**knob))
     client = WalmartClient.from_connection(_connection(), transport=httpx.ASGITransport(app))
@@ -306,6 +308,7 @@ def test_fault_knobs_answer_like_walmart(knob: dict[str, Any]) -> None:
         async with client:
             with pytest.raises(Exception) as caught:
                 await client.orders_page()
-            assert getattr(caught.value, "status", None) in (429, 500, 503)
+            assert isinstance(caught.value, RetryableError)
+            assert getattr(caught.value, "status", None) in (429, 500, 503, 504)
 
     asyncio.run(main())
