@@ -5,6 +5,8 @@ reads from ``cursor − poll_overlap_seconds`` (Walmart's index may lag), so an 
 just before the previous poll ended is read again rather than missed; the runtime dedupes on
 ``po:<purchaseOrderId>:<last change ms>``. Walmart does not sort the list by change time, so
 the cursor advances only with the last page: a crash mid-poll re-reads the whole window.
+``createdStartDate`` is sent too (``poll_created_window_days`` back): Walmart otherwise applies its
+default of orders created in the last 7 days, and later changes to older orders would be missed.
 """
 
 from __future__ import annotations
@@ -63,7 +65,10 @@ class OrdersPoller:
         else:
             since = previous - timedelta(seconds=settings.poll_overlap_seconds)
         final = cursor_text(max(now, previous) if previous else now)
-        pages = self.client.iter_order_pages(lastModifiedStartDate=cursor_text(since))
+        created_since = since - timedelta(days=settings.poll_created_window_days)
+        pages = self.client.iter_order_pages(
+            lastModifiedStartDate=cursor_text(since), createdStartDate=cursor_text(created_since)
+        )
         page = await anext(pages, None)
         while page is not None:
             following = await anext(pages, None)

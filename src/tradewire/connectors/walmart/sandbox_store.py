@@ -236,6 +236,8 @@ class SandboxWalmart:
             return int(moment.timestamp() * 1000)
 
         created_from, modified_from = bound("createdStartDate"), bound("lastModifiedStartDate")
+        if created_from is None and not filters.get("purchaseOrderId"):
+            created_from = self._now_ms() - 7 * 86_400_000  # Walmart's default window: created in the last 7 days
         created_to = bound("createdEndDate")
         status, po, sku = filters.get("status"), filters.get("purchaseOrderId"), filters.get("sku")
         with self._lock:

@@ -48,6 +48,13 @@ class WalmartSettings(BaseModel):
     poll_lookback_days: float = Field(
         default=7.0, gt=0, le=180, description="First poll (no cursor yet) reads orders modified this many days back."
     )
+    poll_created_window_days: float = Field(
+        default=180.0,
+        gt=0,
+        le=365,
+        description="Polls also send createdStartDate this far back: without it Walmart only lists orders "
+        "created in the last 7 days, so later changes to older orders would be missed.",
+    )
     feed_poll_seconds: float = Field(default=5.0, gt=0, description="Seconds between feed status polls.")
     feed_max_wait_seconds: float = Field(
         default=600.0, gt=0, description="Give up waiting for a feed after this long (retryable)."

@@ -312,3 +312,23 @@ def test_fault_knobs_answer_like_walmart(knob: dict[str, Any]) -> None:
             assert getattr(caught.value, "status", None) in (429, 500, 503, 504)
 
     asyncio.run(main())
+
+
+def test_poll_finds_a_change_to_an_order_created_weeks_ago() -> None:
+    app = create_sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, seed=6)
+    walmart = app.state.walmart
+    (old,) = walmart.create_orders(1)
+    po = old["purchaseOrderId"]
+    walmart.orders[po]["orderDate"] -= 30 * 86_400_000  # created a month ago…
+    walmart.acknowledge(po)  # …changed now
+    now = datetime.now(UTC) + timedelta(seconds=1)
+
+    async def plain_list() -> list[str]:
+        client = WalmartClient.from_connection(_connection(), transport=httpx.ASGITransport(app))
+        async with client:
+            return [o.purchase_order_id async for p in client.iter_order_pages() for o in p.orders]
+
+    assert asyncio.run(plain_list()) == []  # Walmart's default: created in the last 7 days
+    records, _ = asyncio.run(_poll(app, (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"), now))
+    assert [r.event.external_id for r in records] == [po]
+    assert records[0].event.event_type == "order.updated"
