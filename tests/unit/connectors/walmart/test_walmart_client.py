@@ -383,3 +383,36 @@ def test_feed_status_polls_do_not_spend_the_hourly_feed_budget(app: Any, make_cl
             assert ("feeds", 29.0) in budget.observed
 
     run(main())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("POST", "/v3/token", "token"),
+        ("GET", "/v3/orders", "orders"),
+        ("GET", "/v3/orders/released", "orders"),
+        ("POST", "/v3/orders/1/acknowledge", "orders_update"),
+        ("POST", "/v3/orders/1/shipping", "orders_update"),
+        ("PUT", "/v3/inventory", "inventory"),
+        ("POST", "/v3/feeds", "feeds"),
+        ("GET", "/v3/feeds/F1", "feed_status"),
+        ("PATCH", "/v3/webhooks/subscriptions/1", "webhooks"),
+    ],
+)
+def test_every_call_has_a_declared_rate_limit(method: str, path: str, scope: str) -> None:
+    from tradewire.connectors.walmart import SPEC
+    from tradewire.connectors.walmart.auth import scope_for
+
+    assert scope_for(method, path) == scope
+    assert scope in {limit.scope for limit in SPEC.rate_limits}
+
+
+def test_secrets_never_show_in_repr() -> None:
+    from tradewire.connectors.walmart.settings import WalmartSecrets
+
+    secrets = WalmartSecrets.model_validate(
+        {"client_id": "cid-123", "client_secret": "csecret-456", "webhook_password": "pw-789"}
+    )
+    shown = repr(secrets) + str(secrets) + secrets.model_dump_json()
+    for value in ("cid-123", "csecret-456", "pw-789"):
+        assert value not in shown
