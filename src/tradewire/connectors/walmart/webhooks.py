@@ -27,10 +27,11 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from pydantic import ValidationError
 
-from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, SingleDelivery
+from tradewire.connectors.base.spec import NO_QUERY, Connection, HandshakeReply, InboundEvent, SingleDelivery
 from tradewire.connectors.walmart.settings import WalmartSecrets, WalmartSettings
 from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
 
@@ -140,8 +141,59 @@ def parse_time(value: Any) -> datetime | None:
     return None
 
 
+OAUTH_QUERY = "oauth"
+OAUTH_TOKEN_REQUEST = "token"  # noqa: S105 - a query value, not a secret
+
+
+def oauth_credentials(body: bytes, headers: Mapping[str, str]) -> tuple[str, str]:
+    """The clientId/clientSecret of a token request: HTTP Basic, a form or a JSON body.
+
+    The format of Walmart's call to the authUrl is [unverified]; all three OAuth2 client
+    authentication styles are accepted.
+    """
+    authorization = headers.get("authorization", "")
+    if authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise WebhookRejected("the token request's Basic credentials are not base64", status=401) from None
+        client_id, _, client_secret = decoded.partition(":")
+        return client_id, client_secret
+    text = body.decode("utf-8", errors="replace").strip()
+    fields: dict[str, Any] = {}
+    if text.startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except ValueError:
+            raise WebhookRejected("the token request's body is not JSON", status=400) from None
+        fields = loaded if isinstance(loaded, dict) else {}
+    elif text:
+        fields = {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+    client_id = fields.get("client_id", fields.get("clientId", ""))
+    client_secret = fields.get("client_secret", fields.get("clientSecret", ""))
+    return str(client_id), str(client_secret)
+
+
 class WalmartWebhooks(SingleDelivery):
-    """Walmart's ``InboundWebhooks``: the subscription's auth in ``verify``, the envelope in ``parse``."""
+    """Walmart's ``InboundWebhooks``: the subscription's auth in ``verify``, the envelope in ``parse``.
+
+    The OAUTH ``authUrl`` is the webhook URL with ``?oauth=token``: ``handshake`` answers Walmart's
+    token request there (``issue_oauth_token``), so no other route is needed.
+    """
+
+    def handshake(
+        self, body: bytes, headers: Mapping[str, str], connection: Connection, *, query: Mapping[str, str]
+    ) -> HandshakeReply | None:
+        """The token for Walmart when the request is a call to our authUrl, else None.
+
+        Raises:
+            WebhookRejected: wrong clientId/clientSecret (401).
+        """
+        if query.get(OAUTH_QUERY) != OAUTH_TOKEN_REQUEST:
+            return None
+        client_id, client_secret = oauth_credentials(body, headers)
+        token = issue_oauth_token(connection, client_id, client_secret, now=datetime.now(UTC))
+        return HandshakeReply(json.dumps(token), content_type="application/json")
 
     def verify(
         self,
