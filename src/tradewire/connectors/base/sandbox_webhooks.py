@@ -167,6 +167,7 @@ class WebhookSender:
             if delivery.state == "delivered" and delivery.duplicate:
                 await asyncio.sleep(self.duplicate_delay)
                 await self._post(delivery, duplicate=True)
+                delivery.state = "delivered"  # the duplicate is a second copy; the delivery itself was done
         finally:
             with self._lock:
                 self._open -= 1
