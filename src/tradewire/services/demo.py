@@ -58,6 +58,8 @@ class DemoReport:
     missing_in_erp: int = 0
     cancellations_sent: int = 0
     cancelled_in_erp: int = 0
+    cancelled_before_export: int = 0
+    """Cancelled orders the ERP never got: right when the channel's order was read after the cancel."""
     dead_letters: int = 0
     runs: dict[str, int] = field(default_factory=dict)
     webhook_deliveries: int = 0
@@ -79,7 +81,7 @@ class DemoReport:
         """Everything sent is in the ERP exactly once, and nothing is dead or stuck."""
         return (
             self.settled
-            and self.orders_in_erp == self.orders_sent
+            and self.orders_in_erp + self.cancelled_before_export == self.orders_sent
             and self.duplicates_in_erp == 0
             and self.dead_letters == 0
         )
@@ -195,8 +197,7 @@ class Demo:
         created = await asyncio.to_thread(channel.create_orders, count)
         for external_id in created:
             key = (channel.system, external_id)
-            natural = f"{channel.system}:{channel.connection_id}:{external_id}"
-            self._orders[key] = canonical_id(self.world.client_id, "order", natural)
+            self._orders[key] = canonical_id(self.world.client_id, "order", channel.order_key(external_id))
             if self._random.random() < self.options.cancel_rate:
                 await asyncio.to_thread(channel.cancel_order, external_id)
                 self._cancelled.add(key)
@@ -211,7 +212,8 @@ class Demo:
                 progress(self.report)
             active = sum(self.report.runs.get(s.value, 0) for s in ACTIVE_STATES)
             delivered = all(c.pending_deliveries() == 0 for c in self.world.channels)
-            if delivered and active == 0 and self.report.orders_in_erp + self.report.dead_letters >= len(self._orders):
+            accounted = self.report.orders_in_erp + self.report.dead_letters + self.report.cancelled_before_export
+            if delivered and active == 0 and accounted >= len(self._orders):
                 self.report.settled = True
                 return
             with contextlib.suppress(TimeoutError):
@@ -231,11 +233,12 @@ class Demo:
         report.cancellations_sent = len(self._cancelled)
         present = [cid for cid in self._orders.values() if cid in records]
         report.orders_in_erp = len(present)
-        report.missing_in_erp = report.orders_sent - report.orders_in_erp
         report.duplicates_in_erp = world.erp.duplicates()
         report.cancelled_in_erp = sum(
             1 for key in self._cancelled if (rec := records.get(self._orders[key])) is not None and rec.cancelled
         )
+        report.cancelled_before_export = sum(1 for key in self._cancelled if self._orders[key] not in records)
+        report.missing_in_erp = report.orders_sent - report.orders_in_erp - report.cancelled_before_export
         ops = Operations(store, world.client_id, actor="demo")
         report.runs = ops.counts()
         report.dead_letters = report.runs.get("dead", 0)

@@ -75,6 +75,10 @@ class DemoChannel(Protocol):
         """(notifications sent, of which duplicates)."""
         ...
 
+    def order_key(self, external_id: str) -> str:
+        """The natural key the connector's mapping gives the canonical id of this order."""
+        ...
+
 
 class DemoErp(Protocol):
     """The ERP in the demo."""
@@ -144,17 +148,163 @@ class ShopifyChannel:
         return int(self.shop.sender.busy)
 
     def first_sent(self) -> dict[str, float]:
-        first: dict[str, float] = {}
-        for delivery in self.shop.delivery_log():
-            sent = delivery["first_sent_at"]
-            if delivery["topic"] == "orders/create" and sent is not None:
-                key = str(delivery["order_id"])
-                first[key] = min(first.get(key, sent), sent)
-        return first
+        return _first_sent(self.shop.delivery_log(), topic_prefix="orders/create", key="order_id")
 
     def deliveries(self) -> tuple[int, int]:
-        log = self.shop.delivery_log()
-        return len(log), sum(1 for d in log if d["duplicate"])
+        return _delivery_counts(self.shop.delivery_log())
+
+    def order_key(self, external_id: str) -> str:
+        return f"shopify:{self.connection_id}:{external_id}"
+
+
+def _first_sent(log: list[dict[str, Any]], *, topic_prefix: str, key: str) -> dict[str, float]:
+    first: dict[str, float] = {}
+    for delivery in log:
+        sent = delivery["first_sent_at"]
+        if str(delivery["topic"]).startswith(topic_prefix) and sent is not None:
+            name = str(delivery[key])
+            first[name] = min(first.get(name, sent), sent)
+    return first
+
+
+def _delivery_counts(log: list[dict[str, Any]]) -> tuple[int, int]:
+    return len(log), sum(1 for d in log if d["duplicate"])
+
+
+# --- Amazon --------------------------------------------------------------------------------------
+
+
+class AmazonChannel:
+    """The SP-API sandbox: ORDER_CHANGE notifications through a relay, orders read with getOrder."""
+
+    system = "amazon"
+    display_name = "Amazon"
+
+    def __init__(self, ctx: SystemContext, erp_connection_id: str) -> None:
+        creds = {
+            "client_id": "amzn1.application-oa2-client." + secrets.token_hex(16),
+            "client_secret": secrets.token_hex(32),
+            "refresh_token": "Atzr|" + secrets.token_urlsafe(48),
+        }
+        self.relay_secret = secrets.token_urlsafe(32)
+        sandbox = get_spec("amazon").sandbox
+        assert sandbox is not None
+        app = sandbox(knobs=ctx.knobs, catalog=ctx.catalog, seed=ctx.seed, **creds)
+        self.server = LoopbackServer(app).start()
+        self.connection_id = ctx.store.create_connection(
+            ctx.client_id,
+            "amazon",
+            "Amazon (sandbox)",
+            {
+                "seller_id": "A3TH9S8BH6GOGM",
+                "marketplace_ids": ["ATVPDKIKX0DER"],
+                "base_url": self.server.url,
+                "token_url": f"{self.server.url}/auth/o2/token",
+                "routes": {"erp": erp_connection_id},
+                "poll": {"orders": {"every_seconds": 30}},
+                "budgets": _SANDBOX_BUDGETS,
+            },
+            ctx.box.seal({**creds, "relay_secret": self.relay_secret}),
+        )
+
+    @property
+    def amazon(self) -> Any:
+        """The sandbox's state."""
+        return self.server.app.state.amazon
+
+    def subscribe(self, api_url: str) -> None:
+        self.amazon.subscribe(f"{api_url}/webhooks/amazon/{self.connection_id}", self.relay_secret)
+
+    def create_orders(self, count: int) -> list[str]:
+        return [str(order_id) for order_id in self.amazon.create_orders(count)]
+
+    def cancel_order(self, external_id: str) -> None:
+        self.amazon.cancel_order(external_id)
+
+    def pending_deliveries(self) -> int:
+        return int(self.amazon.sender.busy)
+
+    def first_sent(self) -> dict[str, float]:
+        return _first_sent(self.amazon.delivery_log(), topic_prefix="", key="object_id")
+
+    def deliveries(self) -> tuple[int, int]:
+        return _delivery_counts(self.amazon.delivery_log())
+
+    def order_key(self, external_id: str) -> str:
+        return f"amazon:{external_id}"  # Amazon order ids are unique across sellers and connections
+
+
+# --- Walmart -------------------------------------------------------------------------------------
+
+
+class WalmartChannel:
+    """The Marketplace sandbox: PO_CREATED / ORDER_UPDATES webhooks with OAUTH endpoint auth."""
+
+    system = "walmart"
+    display_name = "Walmart"
+
+    def __init__(self, ctx: SystemContext, erp_connection_id: str) -> None:
+        creds = {"client_id": secrets.token_hex(16), "client_secret": secrets.token_hex(32)}
+        self.oauth = {
+            "webhook_oauth_client_id": secrets.token_hex(12),
+            "webhook_oauth_client_secret": secrets.token_hex(24),
+        }
+        sandbox = get_spec("walmart").sandbox
+        assert sandbox is not None
+        app = sandbox(knobs=ctx.knobs, catalog=ctx.catalog, seed=ctx.seed, **creds)
+        self.server = LoopbackServer(app).start()
+        self.connection_id = ctx.store.create_connection(
+            ctx.client_id,
+            "walmart",
+            "Walmart (sandbox)",
+            {
+                "base_url": self.server.url,
+                "webhook_auth_method": "OAUTH",
+                "routes": {"erp": erp_connection_id},
+                "poll": {"orders": {"every_seconds": 30}},
+                "budgets": _SANDBOX_BUDGETS,
+            },
+            ctx.box.seal({**creds, **self.oauth}),
+        )
+
+    @property
+    def walmart(self) -> Any:
+        """The sandbox's state."""
+        return self.server.app.state.walmart
+
+    def subscribe(self, api_url: str) -> None:
+        address = f"{api_url}/webhooks/walmart/{self.connection_id}"
+        auth = {
+            "authMethod": "OAUTH",
+            "clientId": self.oauth["webhook_oauth_client_id"],
+            "clientSecret": self.oauth["webhook_oauth_client_secret"],
+            "authUrl": f"{address}?oauth=token",
+            "authHeaderName": "Authorization",
+        }
+        for event in ("PO_CREATED", "PO_LINE_AUTOCANCELLED"):
+            self.walmart.subscribe(event, address, auth_details=auth)
+
+    def create_orders(self, count: int) -> list[str]:
+        return [str(order["purchaseOrderId"]) for order in self.walmart.create_orders(count)]
+
+    def cancel_order(self, external_id: str) -> None:
+        self.walmart.auto_cancel(external_id)
+
+    def pending_deliveries(self) -> int:
+        return int(self.walmart.sender.busy)
+
+    def first_sent(self) -> dict[str, float]:
+        return _first_sent(self.walmart.delivery_log(), topic_prefix="PO_CREATED", key="object_id")
+
+    def deliveries(self) -> tuple[int, int]:
+        return _delivery_counts(self.walmart.delivery_log())
+
+    def order_key(self, external_id: str) -> str:
+        return f"walmart:{self.connection_id}:{external_id}"
+
+
+# Sandboxes enforce the vendor's limits; the demo's connections may use more of them.
+_SANDBOX_BUDGETS: dict[str, dict[str, float]] = {}
 
 
 # --- NetSuite ------------------------------------------------------------------------------------
@@ -219,5 +369,9 @@ class NetSuiteErp:
         return {k: int(v) for k, v in stats.items() if k in names and v}
 
 
-CHANNELS: dict[str, Callable[[SystemContext, str], DemoChannel]] = {"shopify": ShopifyChannel}
+CHANNELS: dict[str, Callable[[SystemContext, str], DemoChannel]] = {
+    "shopify": ShopifyChannel,
+    "amazon": AmazonChannel,
+    "walmart": WalmartChannel,
+}
 ERPS: dict[str, Callable[[SystemContext], DemoErp]] = {"netsuite": NetSuiteErp}
