@@ -127,6 +127,75 @@ def shipstation(limited: bool) -> Harness:
     return Harness(server, lambda budget: ShipStationClient(settings, secrets_, budget=budget), call)
 
 
+def amazon(limited: bool) -> Harness:
+    from tradewire.connectors.amazon.client import AmazonClient
+    from tradewire.connectors.amazon.operations import OPERATIONS
+    from tradewire.connectors.amazon.sandbox import create_sandbox
+    from tradewire.connectors.amazon.sandbox_store import SandboxOptions
+    from tradewire.connectors.amazon.settings import AmazonSecrets, AmazonSettings
+
+    creds = {"client_id": "amzn1.application-oa2-client.b", "client_secret": "cs", "refresh_token": "Atzr|b"}
+    lifted = dict.fromkeys(OPERATIONS, (1000000.0, 1000000.0))
+    app = create_sandbox(
+        **creds, catalog=CATALOG, seed=3, options=SandboxOptions() if limited else SandboxOptions(limits=lifted)
+    )
+    ids = app.state.amazon.create_orders(30)
+    server = LoopbackServer(app).start()
+    settings = AmazonSettings(seller_id="A3TH9S8BH6GOGM", base_url=server.url, token_url=f"{server.url}/auth/o2/token")
+    secrets_ = AmazonSecrets.model_validate(creds)
+    rng = random.Random(2)
+
+    async def call(client: AmazonClient) -> float:
+        await client.get_order(rng.choice(ids))
+        return 1.0
+
+    return Harness(server, lambda budget: AmazonClient(settings, secrets_, budget=budget), call)
+
+
+def walmart(limited: bool) -> Harness:
+    from tradewire.connectors.walmart.client import WalmartClient
+    from tradewire.connectors.walmart.sandbox import create_sandbox
+    from tradewire.connectors.walmart.sandbox_store import SandboxOptions
+
+    creds = {"client_id": secrets.token_hex(8), "client_secret": secrets.token_hex(16)}
+    options = SandboxOptions()
+    if not limited:
+        options = SandboxOptions(buckets=dict.fromkeys(options.buckets, (1000000.0, 1000000.0)))
+    app = create_sandbox(**creds, catalog=CATALOG, seed=3, options=options)
+    ids = [order["purchaseOrderId"] for order in app.state.walmart.create_orders(30)]
+    server = LoopbackServer(app).start()
+    connection = _connection("walmart", {"base_url": server.url}, creds)
+    rng = random.Random(2)
+
+    async def call(client: WalmartClient) -> float:
+        await client.get_order(rng.choice(ids))
+        return 1.0
+
+    return Harness(server, lambda budget: WalmartClient.from_connection(connection, budget), call)
+
+
+def loop(limited: bool) -> Harness:
+    from tradewire.connectors.loop.client import LoopClient
+    from tradewire.connectors.loop.sandbox import create_sandbox
+    from tradewire.connectors.loop.sandbox_options import SandboxOptions
+
+    key, webhook_secret = secrets.token_hex(16), secrets.token_hex(16)
+    options = SandboxOptions() if limited else SandboxOptions(rate_per_second=1e6, rate_burst=1e6)
+    app = create_sandbox(api_key=key, webhook_secret=webhook_secret, catalog=CATALOG, seed=3, options=options)
+    ids = [r["id"] for r in app.state.loop.create_returns(30)]
+    server = LoopbackServer(app).start()
+    connection = _connection(
+        "loop", {"base_url": f"{server.url}/api/v1"}, {"api_key": key, "webhook_secret": webhook_secret}
+    )
+    rng = random.Random(2)
+
+    async def call(client: LoopClient) -> float:
+        await client.get_return(rng.choice(ids))
+        return 1.0
+
+    return Harness(server, lambda budget: LoopClient.from_connection(connection, budget), call)
+
+
 CASES: dict[str, Case] = {
     "shopify": Case(
         "shopify", "GraphQL order (full, 50 lines)", "cost points",
@@ -139,5 +208,17 @@ CASES: dict[str, Case] = {
     "shipstation": Case(
         "shipstation", "V1 GET /shipments (page of 50)", "requests",
         "40 requests per 60 s window per key+secret", 40 / 60.0, 0.0, shipstation,
+    ),
+    "amazon": Case(
+        "amazon", "Orders v0 getOrder", "requests",
+        "getOrder: 0.5 requests/s, burst 30 (per selling partner and application)", 0.5, 30.0, amazon,
+    ),
+    "walmart": Case(
+        "walmart", "GET /v3/orders/{purchaseOrderId}", "requests",
+        "orders: 10 requests/s, 50 tokens [unverified: Walmart publishes per-seller numbers]", 10.0, 50.0, walmart,
+    ),
+    "loop": Case(
+        "loop", "GET /warehouse/return/details", "requests",
+        "sandbox 10 requests/s, burst 20 [unverified: Loop publishes no number]", 10.0, 20.0, loop,
     ),
 }  # fmt: skip
