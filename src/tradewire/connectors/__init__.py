@@ -7,7 +7,7 @@ import importlib
 from tradewire.connectors.base.spec import ConnectorSpec
 from tradewire.errors import NotFound
 
-KNOWN_SYSTEMS = ("shopify", "netsuite")
+KNOWN_SYSTEMS = ("shopify", "netsuite", "businesscentral")
 
 
 def get_spec(system: str) -> ConnectorSpec:

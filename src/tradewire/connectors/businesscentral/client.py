@@ -1,0 +1,457 @@
+"""HTTP client for Business Central API v2.0 (OData v4), authenticated with Entra ID.
+
+Only speaks HTTP and returns vendor shapes; mapping and orchestration live elsewhere. Every
+request goes through the connection's rate budget and a per-process semaphore (BC runs 5
+requests per user at once and queues the rest). A 401 invalidates the token and retries once;
+a stale ``If-Match`` (``Request_EntityChanged``) re-reads the record and retries once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from tradewire.connectors.base.budget import RateBudget
+from tradewire.connectors.base.http import VendorHttp, json_body
+from tradewire.connectors.base.tokens import TokenCache
+from tradewire.connectors.businesscentral.auth import SYSTEM, BearerAuth, EntraTokenSource
+from tradewire.connectors.businesscentral.schemas import (
+    BcCollection,
+    BcCustomer,
+    BcErrorBody,
+    BcItem,
+    BcSalesOrder,
+    BcSubscription,
+)
+from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets, BusinessCentralSettings
+from tradewire.errors import (
+    PermanentError,
+    VendorAuthError,
+    VendorError,
+    VendorRateLimited,
+    VendorRejected,
+    VendorRetryable,
+)
+
+RATE_SCOPE = "odata"
+ENTITY_CHANGED = "Request_EntityChanged"
+# BC's 429 carries no Retry-After: wait this long rather than hammering a full queue.
+THROTTLE_BACKOFF_SECONDS = 10.0
+MAX_BATCH = 100
+
+
+class BusinessCentralError(VendorError):
+    """Base of errors Business Central returned."""
+
+    code: str = ""
+
+
+class BusinessCentralRejected(BusinessCentralError, VendorRejected):
+    """BC refused the request itself (400/404/409…); retrying cannot help."""
+
+
+class BusinessCentralEntityChanged(BusinessCentralRejected):
+    """``Request_EntityChanged``: the ``If-Match`` etag is stale (someone else changed the record)."""
+
+
+class BusinessCentralAuthError(BusinessCentralError, VendorAuthError):
+    """Entra ID or BC refused the credentials; the connection should be paused."""
+
+
+class BusinessCentralRateLimited(BusinessCentralError, VendorRateLimited):
+    """Too many requests (6,000 per 5 minutes or the 95-request queue is full)."""
+
+
+class BusinessCentralUnavailable(BusinessCentralError, VendorRetryable):
+    """5xx, 408, timeout, connection failure or a garbage body."""
+
+
+def describe_error(response: httpx.Response) -> str | None:
+    """``Code: message`` from an OData error body, or None when the body is not one."""
+    try:
+        body = BcErrorBody.model_validate(response.json())
+    except (ValueError, UnicodeDecodeError, ValidationError):
+        return None
+    if not body.error.code and not body.error.message:
+        return None
+    return f"{body.error.code}: {body.error.message}".strip(": ")
+
+
+def error_code(exc: VendorError) -> str:
+    """The OData error code carried by ``exc`` (``BadRequest_NotFound`` …), or ''."""
+    reason = str(exc.detail.get("reason", "")) if exc.detail else ""
+    return reason.split(":", 1)[0] if ":" in reason else ""
+
+
+def _translate(exc: VendorError, what: str) -> BusinessCentralError:
+    detail = dict(exc.detail or {})
+    reason = str(detail.get("reason") or detail.get("body") or exc)
+    code = error_code(exc)
+    result: BusinessCentralError
+    if isinstance(exc, VendorRateLimited):
+        retry_after = exc.retry_after if exc.retry_after is not None else THROTTLE_BACKOFF_SECONDS
+        result = BusinessCentralRateLimited(
+            f"Business Central throttled {what}: {reason}", status=exc.status, system=SYSTEM,
+            retry_after=retry_after, detail=detail,
+        )  # fmt: skip
+    elif isinstance(exc, VendorRetryable):
+        status = f" ({exc.status})" if exc.status else ""
+        result = BusinessCentralUnavailable(
+            f"Business Central failed {what}{status}: {reason}", status=exc.status, system=SYSTEM,
+            retry_after=exc.retry_after, detail=detail,
+        )  # fmt: skip
+    elif isinstance(exc, VendorAuthError):
+        result = BusinessCentralAuthError(
+            f"Business Central refused the credentials for {what}: {reason}", status=exc.status, system=SYSTEM,
+            detail=detail,
+        )  # fmt: skip
+    elif code == ENTITY_CHANGED:
+        result = BusinessCentralEntityChanged(
+            f"Business Central: {what} changed meanwhile: {reason}", status=exc.status, system=SYSTEM, detail=detail
+        )
+    else:
+        result = BusinessCentralRejected(
+            f"Business Central rejected {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail
+        )
+    result.code = code
+    return result
+
+
+def odata_literal(value: str) -> str:
+    """An OData string literal: quotes doubled, wrapped in quotes (``O'Neil`` → ``'O''Neil'``)."""
+    if "\x00" in value:
+        raise PermanentError("an OData literal cannot contain a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def odata_in(field_name: str, values: Sequence[str]) -> str:
+    """``number in ('A','B')``.
+
+    Raises:
+        PermanentError: no values.
+    """
+    if not values:
+        raise PermanentError("an 'in' filter needs at least one value")
+    return f"{field_name} in ({','.join(odata_literal(v) for v in values)})"
+
+
+_SEMAPHORES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _semaphore(key: str, limit: int) -> asyncio.Semaphore:
+    """One per (event loop, environment + app, limit): every client of that user in this process shares it."""
+    per_loop = _SEMAPHORES.setdefault(asyncio.get_running_loop(), {})
+    slot = (key, limit)
+    if slot not in per_loop:
+        per_loop[slot] = asyncio.Semaphore(limit)
+    return per_loop[slot]
+
+
+@dataclass(frozen=True)
+class BatchOperation:
+    """One request inside a JSON ``$batch`` (``url`` relative to the API root)."""
+
+    method: str
+    url: str
+    body: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The answer to one :class:`BatchOperation`."""
+
+    status: int
+    body: Any
+
+
+class BusinessCentralClient:
+    """Talks to one Business Central company over API v2.0.
+
+    Args:
+        settings: the connection's settings.
+        secrets: its Entra ID app credentials.
+        budget: the connection's shared rate budget (scope ``odata``).
+        transport: an httpx transport (``ASGITransport`` for the in-process sandbox).
+    """
+
+    def __init__(
+        self,
+        settings: BusinessCentralSettings,
+        secrets: BusinessCentralSecrets,
+        *,
+        budget: RateBudget | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self._token_source = EntraTokenSource(settings, secrets, transport=transport)
+        self.tokens = TokenCache(self._token_source.fetch)
+        self._root = settings.api_root
+        self._slot_key = f"{settings.tenant_id}/{settings.environment}/{hash(secrets.client_id.get_secret_value())}"
+        self._http = VendorHttp(
+            system=SYSTEM,
+            base_url=self._root,
+            budget=budget,
+            auth=BearerAuth(self.tokens),
+            headers={"Accept": "application/json"},
+            timeout=settings.request_timeout_seconds,
+            transport=transport,
+            max_connections=settings.max_concurrency,
+            describe_error=describe_error,
+        )
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def company(self, path: str) -> str:
+        """``/companies({id})/{path}``."""
+        return f"{self.settings.company_path}/{path.lstrip('/')}"
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except BusinessCentralError:
+            raise
+        except VendorError as exc:
+            raise _translate(exc, what) from exc
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request; a 401 gets one fresh token and one more try."""
+        for attempt in (1, 2):
+            try:
+                with self._errors(what):
+                    async with _semaphore(self._slot_key, self.settings.max_concurrency):
+                        return await self._http.request(
+                            method, url, scope=RATE_SCOPE, json=body, params=params, headers=headers
+                        )
+            except BusinessCentralAuthError as exc:
+                if attempt == 2 or exc.status != 401:
+                    raise
+                self.tokens.invalidate()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _object(response: httpx.Response, what: str) -> dict[str, Any]:
+        data = json_body(response, system=SYSTEM, what=what)
+        if not isinstance(data, dict):
+            raise BusinessCentralUnavailable(f"Business Central answered {what} with a non-object body", system=SYSTEM)
+        return data
+
+    # --- generic OData ---------------------------------------------------------------------------
+
+    async def get(self, path: str, *, what: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        """One entity (``path`` below the API root)."""
+        return self._object(await self._send("GET", path, what=what, params=params), what)
+
+    async def pages(
+        self, path: str, *, what: str, params: Mapping[str, str | int] | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of an entity set, following ``@odata.nextLink`` verbatim.
+
+        Raises:
+            BusinessCentralUnavailable: a nextLink pointing outside the API root (it would get our token)
+                or one that repeats (it would loop).
+        """
+        url: str | None = path
+        query = params
+        seen: set[str] = set()
+        prefer = {"Prefer": f"odata.maxpagesize={self.settings.page_size}"}
+        while url is not None:
+            response = await self._send("GET", url, what=what, params=query, headers=prefer)
+            try:
+                page = BcCollection.model_validate(self._object(response, what))
+            except ValidationError as exc:
+                raise BusinessCentralUnavailable(f"Business Central answered {what} without 'value'", system=SYSTEM) from exc
+            yield page.value
+            url, query = page.next_link, None
+            if url is not None:
+                if not url.startswith(self._root):
+                    raise BusinessCentralUnavailable(
+                        f"Business Central sent a nextLink outside {self._root} for {what}; not following it",
+                        system=SYSTEM,
+                    )
+                if url in seen:
+                    raise BusinessCentralUnavailable(f"Business Central repeated a nextLink for {what}", system=SYSTEM)
+                seen.add(url)
+
+    async def list(
+        self, path: str, *, what: str, params: Mapping[str, str | int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every entity of an entity set (all pages)."""
+        return [row async for page in self.pages(path, what=what, params=params) for row in page]
+
+    async def create(self, path: str, body: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+        """POST an entity (deep insert allowed); the created entity."""
+        return self._object(await self._send("POST", path, what=what, body=dict(body)), what)
+
+    async def patch(self, path: str, body: Mapping[str, Any], *, etag: str, what: str) -> dict[str, Any]:
+        """PATCH with ``If-Match: etag``; the updated entity."""
+        headers = {"If-Match": etag}
+        return self._object(await self._send("PATCH", path, what=what, body=dict(body), headers=headers), what)
+
+    async def patch_fresh(
+        self, path: str, body: Mapping[str, Any], *, etag: str, what: str,
+        still_wanted: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """PATCH; on a stale etag re-read the entity and try once more with its new etag.
+
+        ``still_wanted`` sees the re-read entity and may return False (the change no longer applies).
+
+        Raises:
+            BusinessCentralEntityChanged: the entity changed again between the re-read and the retry.
+        """
+        try:
+            return await self.patch(path, body, etag=etag, what=what)
+        except BusinessCentralEntityChanged:
+            current = await self.get(path, what=what)
+            if still_wanted is not None and not still_wanted(current):
+                return current
+            return await self.patch(path, body, etag=str(current.get("@odata.etag") or "*"), what=what)
+
+    async def delete(self, path: str, *, etag: str, what: str) -> None:
+        """DELETE with ``If-Match``."""
+        await self._send("DELETE", path, what=what, headers={"If-Match": etag})
+
+    async def action(self, path: str, name: str, *, what: str) -> None:
+        """Call a bound action: ``POST {path}/Microsoft.NAV.{name}`` (204)."""
+        await self._send("POST", f"{path}/Microsoft.NAV.{name}", what=what)
+
+    async def batch(self, operations: Sequence[BatchOperation], *, atomic: bool = True) -> list[BatchResult]:
+        """Send up to 100 operations as one JSON ``$batch``; ``atomic`` adds ``Isolation: snapshot``.
+
+        Raises:
+            PermanentError: more than 100 operations.
+            BusinessCentralRejected: the first failed operation, when any failed (its OData error described).
+        """
+        if len(operations) > MAX_BATCH:
+            raise PermanentError(f"a $batch carries at most {MAX_BATCH} operations, got {len(operations)}")
+        requests = []
+        for n, op in enumerate(operations, 1):
+            entry: dict[str, Any] = {"id": str(n), "method": op.method, "url": op.url.lstrip("/")}
+            headers = {"Content-Type": "application/json", **op.headers} if op.body is not None else dict(op.headers)
+            if headers:
+                entry["headers"] = headers
+            if op.body is not None:
+                entry["body"] = dict(op.body)
+            requests.append(entry)
+        headers = {"Isolation": "snapshot"} if atomic else None
+        data = self._object(
+            await self._send("POST", "/$batch", what="$batch", body={"requests": requests}, headers=headers), "$batch"
+        )
+        answers = {str(r.get("id")): r for r in data.get("responses", []) if isinstance(r, dict)}
+        results: list[BatchResult] = []
+        for n, op in enumerate(operations, 1):
+            answer = answers.get(str(n))
+            if answer is None:
+                raise BusinessCentralUnavailable(f"$batch answer lacks operation {n}", system=SYSTEM)
+            status, body = int(answer.get("status", 0)), answer.get("body")
+            if status >= 400:
+                error = body.get("error", {}) if isinstance(body, dict) else {}
+                reason = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
+                cls = BusinessCentralEntityChanged if error.get("code") == ENTITY_CHANGED else BusinessCentralRejected
+                if status >= 500 or status == 429:
+                    raise BusinessCentralUnavailable(
+                        f"$batch operation {n} ({op.method} {op.url}) failed ({status}): {reason}", status=status,
+                        system=SYSTEM,
+                    )  # fmt: skip
+                raise cls(f"Business Central rejected {op.method} {op.url} in $batch ({status}): {reason}",
+                          status=status, system=SYSTEM, detail={"reason": reason})  # fmt: skip
+            results.append(BatchResult(status, body))
+        return results
+
+    # --- entities the flows need ----------------------------------------------------------------
+
+    async def companies(self) -> list[dict[str, Any]]:
+        """``GET /companies``."""
+        return await self.list("/companies", what="companies")
+
+    async def find_customer(self, *, number: str | None = None, email: str | None = None) -> BcCustomer | None:
+        """The customer with ``number`` (or, failing that, ``email``), or None."""
+        clause = f"number eq {odata_literal(number)}" if number else f"email eq {odata_literal(email or '')}"
+        rows = await self.list(self.company("customers"), what="customers", params={"$filter": clause, "$top": 2})
+        return BcCustomer.model_validate(rows[0]) if rows else None
+
+    async def create_customer(self, body: Mapping[str, Any]) -> BcCustomer:
+        """``POST customers``."""
+        return BcCustomer.model_validate(await self.create(self.company("customers"), body, what="customer"))
+
+    async def items_by_number(self, numbers: Sequence[str]) -> list[BcItem]:
+        """Items whose ``number`` is one of ``numbers`` (``$filter=number in (…)``)."""
+        params = {"$filter": odata_in("number", list(numbers))}
+        rows = await self.list(self.company("items"), what="items", params=params)
+        return [BcItem.model_validate(row) for row in rows]
+
+    async def find_sales_order(self, external_document_number: str) -> BcSalesOrder | None:
+        """The sales order with ``externalDocumentNumber`` and its lines, or None (lookup before create)."""
+        params = {
+            "$filter": f"externalDocumentNumber eq {odata_literal(external_document_number)}",
+            "$expand": "salesOrderLines",
+        }
+        rows = await self.list(self.company("salesOrders"), what="salesOrders", params=params)
+        return BcSalesOrder.model_validate(rows[0]) if rows else None
+
+    async def get_sales_order(self, order_id: str) -> dict[str, Any]:
+        """One sales order with its lines (raw, as the ``sales_order`` read mapping takes it)."""
+        return await self.get(
+            self.company(f"salesOrders({order_id})"), what=f"salesOrder {order_id}",
+            params={"$expand": "salesOrderLines"},
+        )  # fmt: skip
+
+    async def create_sales_order(self, body: Mapping[str, Any]) -> BcSalesOrder:
+        """Deep insert: header and ``salesOrderLines`` in one POST."""
+        return BcSalesOrder.model_validate(await self.create(self.company("salesOrders"), body, what="salesOrder"))
+
+    async def ship_and_invoice(self, order_id: str) -> None:
+        """``Microsoft.NAV.shipAndInvoice`` on an open sales order (posts a shipment and an invoice)."""
+        await self.action(self.company(f"salesOrders({order_id})"), "shipAndInvoice", what=f"salesOrder {order_id}")
+
+    # --- webhook subscriptions -------------------------------------------------------------------
+
+    async def subscriptions(self) -> list[BcSubscription]:
+        """Every subscription of this user in the environment."""
+        return [BcSubscription.model_validate(r) for r in await self.list("/subscriptions", what="subscriptions")]
+
+    async def create_subscription(self, *, notification_url: str, resource: str, client_state: str) -> BcSubscription:
+        """Register a webhook; BC first calls ``notification_url?validationToken=…`` and needs the token back."""
+        body = {"notificationUrl": notification_url, "resource": resource, "clientState": client_state}
+        return BcSubscription.model_validate(await self.create("/subscriptions", body, what="subscription"))
+
+    async def renew_subscription(self, subscription: BcSubscription) -> BcSubscription:
+        """Renew (PATCH with ``If-Match``; BC repeats the handshake and moves the expiry 3 days on)."""
+        body = {
+            "notificationUrl": subscription.notificationUrl,
+            "resource": subscription.resource,
+            "clientState": subscription.clientState,
+        }
+        path = f"/subscriptions('{subscription.subscriptionId}')"
+        data = await self.patch_fresh(path, body, etag=subscription.etag or "*", what="subscription renewal")
+        return BcSubscription.model_validate(data)
+
+    async def delete_subscription(self, subscription: BcSubscription) -> None:
+        """Remove a subscription."""
+        path = f"/subscriptions('{subscription.subscriptionId}')"
+        await self.delete(path, etag=subscription.etag or "*", what="subscription")
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        await self._http.aclose()
+        await self._token_source.aclose()
+
