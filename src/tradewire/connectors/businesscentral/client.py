@@ -279,7 +279,9 @@ class BusinessCentralClient:
             try:
                 page = BcCollection.model_validate(self._object(response, what))
             except ValidationError as exc:
-                raise BusinessCentralUnavailable(f"Business Central answered {what} without 'value'", system=SYSTEM) from exc
+                raise BusinessCentralUnavailable(
+                    f"Business Central answered {what} without 'value'", system=SYSTEM
+                ) from exc
             yield page.value
             url, query = page.next_link, None
             if url is not None:
@@ -292,7 +294,7 @@ class BusinessCentralClient:
                     raise BusinessCentralUnavailable(f"Business Central repeated a nextLink for {what}", system=SYSTEM)
                 seen.add(url)
 
-    async def list(
+    async def list_all(
         self, path: str, *, what: str, params: Mapping[str, str | int] | None = None
     ) -> list[dict[str, Any]]:
         """Every entity of an entity set (all pages)."""
@@ -352,9 +354,10 @@ class BusinessCentralClient:
             if op.body is not None:
                 entry["body"] = dict(op.body)
             requests.append(entry)
-        headers = {"Isolation": "snapshot"} if atomic else None
+        batch_headers = {"Isolation": "snapshot"} if atomic else None
         data = self._object(
-            await self._send("POST", "/$batch", what="$batch", body={"requests": requests}, headers=headers), "$batch"
+            await self._send("POST", "/$batch", what="$batch", body={"requests": requests}, headers=batch_headers),
+            "$batch",
         )
         answers = {str(r.get("id")): r for r in data.get("responses", []) if isinstance(r, dict)}
         results: list[BatchResult] = []
@@ -381,12 +384,12 @@ class BusinessCentralClient:
 
     async def companies(self) -> list[dict[str, Any]]:
         """``GET /companies``."""
-        return await self.list("/companies", what="companies")
+        return await self.list_all("/companies", what="companies")
 
     async def find_customer(self, *, number: str | None = None, email: str | None = None) -> BcCustomer | None:
         """The customer with ``number`` (or, failing that, ``email``), or None."""
         clause = f"number eq {odata_literal(number)}" if number else f"email eq {odata_literal(email or '')}"
-        rows = await self.list(self.company("customers"), what="customers", params={"$filter": clause, "$top": 2})
+        rows = await self.list_all(self.company("customers"), what="customers", params={"$filter": clause, "$top": 2})
         return BcCustomer.model_validate(rows[0]) if rows else None
 
     async def create_customer(self, body: Mapping[str, Any]) -> BcCustomer:
@@ -396,7 +399,7 @@ class BusinessCentralClient:
     async def items_by_number(self, numbers: Sequence[str]) -> list[BcItem]:
         """Items whose ``number`` is one of ``numbers`` (``$filter=number in (…)``)."""
         params = {"$filter": odata_in("number", list(numbers))}
-        rows = await self.list(self.company("items"), what="items", params=params)
+        rows = await self.list_all(self.company("items"), what="items", params=params)
         return [BcItem.model_validate(row) for row in rows]
 
     async def find_sales_order(self, external_document_number: str) -> BcSalesOrder | None:
@@ -405,7 +408,7 @@ class BusinessCentralClient:
             "$filter": f"externalDocumentNumber eq {odata_literal(external_document_number)}",
             "$expand": "salesOrderLines",
         }
-        rows = await self.list(self.company("salesOrders"), what="salesOrders", params=params)
+        rows = await self.list_all(self.company("salesOrders"), what="salesOrders", params=params)
         return BcSalesOrder.model_validate(rows[0]) if rows else None
 
     async def get_sales_order(self, order_id: str) -> dict[str, Any]:
@@ -427,7 +430,7 @@ class BusinessCentralClient:
 
     async def subscriptions(self) -> list[BcSubscription]:
         """Every subscription of this user in the environment."""
-        return [BcSubscription.model_validate(r) for r in await self.list("/subscriptions", what="subscriptions")]
+        return [BcSubscription.model_validate(r) for r in await self.list_all("/subscriptions", what="subscriptions")]
 
     async def create_subscription(self, *, notification_url: str, resource: str, client_state: str) -> BcSubscription:
         """Register a webhook; BC first calls ``notification_url?validationToken=…`` and needs the token back."""
@@ -437,21 +440,20 @@ class BusinessCentralClient:
     async def renew_subscription(self, subscription: BcSubscription) -> BcSubscription:
         """Renew (PATCH with ``If-Match``; BC repeats the handshake and moves the expiry 3 days on)."""
         body = {
-            "notificationUrl": subscription.notificationUrl,
+            "notificationUrl": subscription.notification_url,
             "resource": subscription.resource,
-            "clientState": subscription.clientState,
+            "clientState": subscription.client_state,
         }
-        path = f"/subscriptions('{subscription.subscriptionId}')"
+        path = f"/subscriptions('{subscription.subscription_id}')"
         data = await self.patch_fresh(path, body, etag=subscription.etag or "*", what="subscription renewal")
         return BcSubscription.model_validate(data)
 
     async def delete_subscription(self, subscription: BcSubscription) -> None:
         """Remove a subscription."""
-        path = f"/subscriptions('{subscription.subscriptionId}')"
+        path = f"/subscriptions('{subscription.subscription_id}')"
         await self.delete(path, etag=subscription.etag or "*", what="subscription")
 
     async def aclose(self) -> None:
         """Close pooled connections."""
         await self._http.aclose()
         await self._token_source.aclose()
-

@@ -268,10 +268,14 @@ def sales_order_to_order(payload: Mapping[str, Any], *, client_id: str, connecti
         shipped += _quantity(raw.get("shippedQuantity") or 0, f"salesOrderLines[{n}].shippedQuantity")
         lines.append(
             OrderLine(
-                line_id=str(raw.get("id") or raw.get("sequence") or n), sku=raw.get("lineObjectNumber") or None,
-                title=str(raw.get("description") or ""), quantity=quantity, unit_price=price, discount=discount,
+                line_id=str(raw.get("id") or raw.get("sequence") or n),
+                sku=raw.get("lineObjectNumber") or None,
+                title=str(raw.get("description") or ""),
+                quantity=quantity,
+                unit_price=price,
+                discount=discount,
                 total=quantity * price - discount,
-            )  # fmt: skip
+            )
         )
     if not lines:
         raise MappingError(f"Business Central salesOrder {order_id} has no Item lines")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from collections.abc import Mapping
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from tradewire.connectors.base.spec import Connection
+from tradewire.errors import PermanentError
 
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 API_SCOPE = "https://api.businesscentral.dynamics.com/.default"
@@ -26,9 +32,7 @@ class BusinessCentralSettings(BaseModel):
         pattern=r"^[A-Za-z0-9_-]+$",
         description="Business Central environment name as shown in the admin centre ('production', 'sandbox').",
     )
-    company_id: str = Field(
-        pattern=_GUID, description="Id (GUID) of the company, from GET …/api/v2.0/companies."
-    )
+    company_id: str = Field(pattern=_GUID, description="Id (GUID) of the company, from GET …/api/v2.0/companies.")
     base_url: str = Field(
         default="https://api.businesscentral.dynamics.com",
         description="API root; requests go to {base_url}/v2.0/{tenant}/{environment}/api/v2.0/… (a sandbox or proxy).",
@@ -117,3 +121,32 @@ class BusinessCentralSecrets(BaseModel):
         default=None,
         description="clientState given to subscriptions (≤ 2048 chars); notifications must carry it back.",
     )
+
+
+def validate_connection(connection: Connection) -> tuple[BusinessCentralSettings, BusinessCentralSecrets]:
+    """The connection's parsed settings and secrets.
+
+    Raises:
+        PermanentError: names the failing fields (never their values).
+    """
+    problems: list[str] = []
+    settings = _validate(BusinessCentralSettings, connection.settings, "settings", problems)
+    secrets = _validate(BusinessCentralSecrets, connection.secrets, "secrets", problems)
+    if settings is None or secrets is None:
+        raise PermanentError(
+            f"Business Central connection {connection.id} is misconfigured ({', '.join(problems)}): "
+            "fix its settings or secrets"
+        )
+    return settings, secrets
+
+
+ModelT = TypeVar("ModelT", BusinessCentralSettings, BusinessCentralSecrets)
+
+
+def _validate(model: type[ModelT], values: Mapping[str, object], where: str, problems: list[str]) -> ModelT | None:
+    try:
+        # ``poll`` holds the scheduler's per-stream intervals, not a vendor setting.
+        return model.model_validate({k: v for k, v in values.items() if k != "poll"})
+    except ValidationError as exc:
+        problems.extend(f"{where}." + ".".join(str(p) for p in err["loc"]) for err in exc.errors())
+        return None

@@ -13,10 +13,9 @@ shipped lines cannot be deleted and is refused with a reason: it needs a credit 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from tradewire.canonical import Customer, Order, OrderStatus
 from tradewire.connectors.base.budget import RateBudget
@@ -33,7 +32,7 @@ from tradewire.connectors.businesscentral.mapping import (
     order_to_sales_order,
 )
 from tradewire.connectors.businesscentral.schemas import BcSalesOrder, BcSalesOrderLine
-from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets, BusinessCentralSettings
+from tradewire.connectors.businesscentral.settings import BusinessCentralSettings, validate_connection
 from tradewire.errors import PermanentError, SkippableError
 
 # Item numbers per $filter=number in (…): keeps the URL well under BC's limits.
@@ -113,7 +112,7 @@ class BusinessCentralOrderSink:
         current = existing.model_dump(by_alias=True)
         if any(current.get(k) != v for k, v in header.items()):
             await self.client.patch_fresh(path, header, etag=existing.etag or "*", what=f"salesOrder {existing.number}")
-        operations = self._line_operations(path, existing.salesOrderLines or [], body["salesOrderLines"], order)
+        operations = self._line_operations(path, existing.sales_order_lines or [], body["salesOrderLines"], order)
         if operations:
             await self.client.batch(operations, atomic=True)
 
@@ -136,14 +135,16 @@ class BusinessCentralOrderSink:
                 ops.append(BatchOperation("PATCH", f"{base}/salesOrderLines({line.id})", body=changes, headers=headers))
         for line in have[len(want) :]:
             self._check_unshipped(line, order)
-            ops.append(BatchOperation("DELETE", f"{base}/salesOrderLines({line.id})", headers={"If-Match": line.etag or "*"}))
+            ops.append(
+                BatchOperation("DELETE", f"{base}/salesOrderLines({line.id})", headers={"If-Match": line.etag or "*"})
+            )
         return ops
 
     @staticmethod
     def _check_unshipped(line: BcSalesOrderLine, order: Order) -> None:
-        if line.shippedQuantity > 0:
+        if line.shipped_quantity > 0:
             raise PermanentError(
-                f"order {order.number}: Business Central line {line.sequence} ({line.lineObjectNumber}) is already "
+                f"order {order.number}: Business Central line {line.sequence} ({line.line_object_number}) is already "
                 "shipped and cannot change; handle the change with a return or credit memo"
             )
 
@@ -163,7 +164,7 @@ class BusinessCentralOrderSink:
         await self._delete(BcSalesOrder.model_validate(raw), order)
 
     async def _delete(self, existing: BcSalesOrder, order: Order) -> None:
-        for line in existing.salesOrderLines or []:
+        for line in existing.sales_order_lines or []:
             self._check_unshipped(line, order)
         path = self.client.company(f"salesOrders({existing.id})")
         what = f"salesOrder {existing.number}"
@@ -171,7 +172,7 @@ class BusinessCentralOrderSink:
             await self.client.delete(path, etag=existing.etag or "*", what=what)
         except BusinessCentralEntityChanged:
             current = BcSalesOrder.model_validate(await self.client.get_sales_order(existing.id))
-            for line in current.salesOrderLines or []:
+            for line in current.sales_order_lines or []:
                 self._check_unshipped(line, order)
             await self.client.delete(path, etag=current.etag or "*", what=what)
         except BusinessCentralRejected as exc:
@@ -205,33 +206,3 @@ def make_order_sink(
     return BusinessCentralOrderSink(
         BusinessCentralClient(settings, secrets, budget=budget, transport=transport), settings
     )
-
-
-def validate_connection(connection: Connection) -> tuple[BusinessCentralSettings, BusinessCentralSecrets]:
-    """The connection's parsed settings and secrets.
-
-    Raises:
-        PermanentError: names the failing fields (never their values).
-    """
-    problems: list[str] = []
-    settings = _validate(BusinessCentralSettings, connection.settings, "settings", problems)
-    secrets = _validate(BusinessCentralSecrets, connection.secrets, "secrets", problems)
-    if settings is None or secrets is None:
-        raise PermanentError(
-            f"Business Central connection {connection.id} is misconfigured ({', '.join(problems)}): "
-            "fix its settings or secrets"
-        )
-    return settings, secrets
-
-
-ModelT = TypeVar("ModelT", BusinessCentralSettings, BusinessCentralSecrets)
-
-
-def _validate(model: type[ModelT], values: Mapping[str, object], where: str, problems: list[str]) -> ModelT | None:
-    try:
-        # ``poll`` holds the scheduler's per-stream intervals, not a vendor setting.
-        return model.model_validate({k: v for k, v in values.items() if k != "poll"})
-    except ValidationError as exc:
-        problems.extend(f"{where}." + ".".join(str(p) for p in err["loc"]) for err in exc.errors())
-        return None
-
