@@ -411,6 +411,14 @@ class BusinessCentralClient:
         rows = await self.list_all(self.company("salesOrders"), what="salesOrders", params=params)
         return BcSalesOrder.model_validate(rows[0]) if rows else None
 
+    async def posted_shipments(self, external_document_number: str) -> list[dict[str, Any]]:
+        """Posted ``salesShipments`` carrying ``external_document_number`` (with their lines)."""
+        params = {
+            "$filter": f"externalDocumentNumber eq {odata_literal(external_document_number)}",
+            "$expand": "salesShipmentLines",
+        }
+        return await self.list_all(self.company("salesShipments"), what="salesShipments", params=params)
+
     async def get_sales_order(self, order_id: str) -> dict[str, Any]:
         """One sales order with its lines (raw, as the ``sales_order`` read mapping takes it)."""
         return await self.get(

@@ -29,7 +29,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 from starlette.applications import Starlette
@@ -445,7 +445,7 @@ def create_sandbox(
                 },
                 status_code=400,
             )
-        form = await request.form()
+        form = dict(parse_qsl((await request.body()).decode("latin-1"), keep_blank_values=True))
         if form.get("grant_type") != "client_credentials":
             return JSONResponse(
                 {"error": "unsupported_grant_type", "error_description": "AADSTS70003: unsupported grant type."},

@@ -267,8 +267,8 @@ class Company:
 
     def _totals(self, header: dict[str, Any]) -> None:
         lines = header["_lines"]
-        net = sum((Decimal(str(line["amountExcludingTax"])) for line in lines), Decimal(0))
-        tax = sum((Decimal(str(line["totalTaxAmount"])) for line in lines), Decimal(0))
+        net = sum((Decimal(str(line.get("amountExcludingTax", 0))) for line in lines), Decimal(0))
+        tax = sum((Decimal(str(line.get("totalTaxAmount", 0))) for line in lines), Decimal(0))
         discount = Decimal(str(header.get("discountAmount", 0)))
         header.update(totalAmountExcludingTax=_round(net - discount), totalTaxAmount=_round(tax),
                       totalAmountIncludingTax=_round(net - discount + tax))  # fmt: skip
@@ -370,7 +370,7 @@ class Company:
                     raise SandboxError(
                         405, "BadRequest_MethodNotAllowed", f"{method} is not allowed on the line collection."
                     )
-                line = self._line(key, body, max((l["sequence"] for l in lines), default=0) + 10000)  # noqa: E741
+                line: dict[str, Any] = self._line(key, body, max((l["sequence"] for l in lines), default=0) + 10000)  # noqa: E741
                 lines.append(line)
                 self._touch(line, self.clock())
                 self._totals(header)
@@ -379,7 +379,7 @@ class Company:
             found = [ln for ln in lines if ln["id"] == line_key]
             if not found:
                 raise SandboxError(404, "BadRequest_NotFound", f"The line with id '{line_key}' was not found.")
-            line: dict[str, Any] = found[0]
+            line = found[0]
             if method == "GET":
                 return copy.deepcopy(line)
             self.check_etag(line, if_match, changed_status=changed)

@@ -29,6 +29,7 @@ from tradewire.connectors.businesscentral.client import (
 from tradewire.connectors.businesscentral.mapping import (
     customer_number,
     customer_to_bc,
+    external_document_number,
     order_to_sales_order,
 )
 from tradewire.connectors.businesscentral.schemas import BcSalesOrder, BcSalesOrderLine
@@ -158,9 +159,15 @@ class BusinessCentralOrderSink:
         try:
             raw = await self.client.get_sales_order(sales_order_ref)
         except BusinessCentralRejected as exc:
-            if exc.code in NOT_FOUND_CODES or exc.status == 404:
-                return
-            raise
+            if exc.code not in NOT_FOUND_CODES and exc.status != 404:
+                raise
+            # Gone: deleted by an earlier cancel (fine), or posted in full (BC deletes posted orders).
+            if await self.client.posted_shipments(external_document_number(order.id)):
+                raise PermanentError(
+                    f"order {order.number} is already shipped and invoiced in Business Central; it cannot be "
+                    "cancelled there: record a return or a sales credit memo instead"
+                ) from exc
+            return
         await self._delete(BcSalesOrder.model_validate(raw), order)
 
     async def _delete(self, existing: BcSalesOrder, order: Order) -> None:
