@@ -174,6 +174,32 @@ class BatchResult:
     body: Any
 
 
+def _batch_error(n: int, op: BatchOperation, status: int, body: Any) -> BusinessCentralError:
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    code = str(error.get("code", "")) if isinstance(error, dict) else ""
+    message = str(error.get("message", "")) if isinstance(error, dict) else ""
+    reason = f"{code}: {message}".strip(": ") or "no reason given"
+    where = f"{op.method} {op.url} (operation {n} of a $batch)"
+    result: BusinessCentralError
+    if status >= 500 or status in (408, 429):
+        result = BusinessCentralUnavailable(
+            f"Business Central failed {where} ({status}): {reason}", status=status, system=SYSTEM
+        )
+    elif code == ENTITY_CHANGED:
+        result = BusinessCentralEntityChanged(
+            f"Business Central: {where} changed meanwhile: {reason}", status=status, system=SYSTEM
+        )
+    else:
+        result = BusinessCentralRejected(
+            f"Business Central rejected {where} ({status}): {reason}",
+            status=status,
+            system=SYSTEM,
+            detail={"reason": reason},
+        )
+    result.code = code
+    return result
+
+
 class BusinessCentralClient:
     """Talks to one Business Central company over API v2.0.
 
@@ -361,23 +387,19 @@ class BusinessCentralClient:
         )
         answers = {str(r.get("id")): r for r in data.get("responses", []) if isinstance(r, dict)}
         results: list[BatchResult] = []
+        failures: list[tuple[int, BatchOperation, int, Any]] = []
         for n, op in enumerate(operations, 1):
             answer = answers.get(str(n))
             if answer is None:
                 raise BusinessCentralUnavailable(f"$batch answer lacks operation {n}", system=SYSTEM)
             status, body = int(answer.get("status", 0)), answer.get("body")
             if status >= 400:
-                error = body.get("error", {}) if isinstance(body, dict) else {}
-                reason = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
-                cls = BusinessCentralEntityChanged if error.get("code") == ENTITY_CHANGED else BusinessCentralRejected
-                if status >= 500 or status == 429:
-                    raise BusinessCentralUnavailable(
-                        f"$batch operation {n} ({op.method} {op.url}) failed ({status}): {reason}", status=status,
-                        system=SYSTEM,
-                    )  # fmt: skip
-                raise cls(f"Business Central rejected {op.method} {op.url} in $batch ({status}): {reason}",
-                          status=status, system=SYSTEM, detail={"reason": reason})  # fmt: skip
+                failures.append((n, op, status, body))
             results.append(BatchResult(status, body))
+        # In an atomic batch the others fail with 424 (Failed Dependency): report the cause.
+        causes = [f for f in failures if f[2] != 424] or failures
+        if causes:
+            raise _batch_error(*causes[0])
         return results
 
     # --- entities the flows need ----------------------------------------------------------------

@@ -475,7 +475,6 @@ def create_sandbox(
             return error(401, "Authentication_InvalidCredentials", "The server has rejected the client credentials.",
                          **{"WWW-Authenticate": 'Bearer realm="businesscentral"'})  # fmt: skip
         knobs, dice = state.knobs, state.dice
-        await dice.delay()
         over = knobs.rate_limit_after is not None and dice.served >= knobs.rate_limit_after
         if over or dice.roll(knobs.rate_limit_rate):
             state.count("throttled")
@@ -511,6 +510,7 @@ def create_sandbox(
             raise
 
     async def _served(request: Request, knobs: FaultKnobs, dice: FaultDice) -> Response:
+        await dice.delay()  # latency is time spent holding one of the user's concurrent slots
         if dice.roll(knobs.timeout_rate):
             state.count("timeouts")
             if dice.roll(state.timeout_applied_fraction):
