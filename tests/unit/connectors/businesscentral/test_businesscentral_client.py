@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from bc_helpers import CREDS, client_for, make_app, settings
 
-from tests.unit.connectors.businesscentral.conftest import CREDS, client_for, make_app, settings
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.businesscentral.client import (
     THROTTLE_BACKOFF_SECONDS,
@@ -178,7 +178,8 @@ def test_odata_error_is_described_and_permanent() -> None:
 
     with pytest.raises(BusinessCentralRejected) as caught:
         run(go())
-    assert isinstance(caught.value, PermanentError) and not isinstance(caught.value, RetryableError)
+    assert isinstance(caught.value, PermanentError)
+    assert not isinstance(caught.value, RetryableError)
     assert caught.value.code == "Internal_RecordNotFound"
     assert "The Customer does not exist" in str(caught.value)
 
@@ -210,7 +211,8 @@ def test_concurrency_is_capped_per_process_so_the_queue_never_overflows() -> Non
 
     run(go())
     stats = app.state.businesscentral.snapshot_stats()
-    assert stats["queue_rejections"] == 0 and stats["max_running"] <= 5
+    assert stats["queue_rejections"] == 0
+    assert stats["max_running"] <= 5
 
 
 def test_sandbox_queue_overflow_is_429() -> None:
@@ -255,10 +257,12 @@ def test_atomic_batch_rolls_back_when_one_operation_fails() -> None:
             customer = await client.create_customer({"displayName": "Ann", "number": "C1"})
             order = await client.create_sales_order({"customerId": customer.id})
             lines = client.company(f"salesOrders({order.id})/salesOrderLines").lstrip("/")
-            ok = [BatchOperation("POST", lines, body={"lineType": "Item", "lineObjectNumber": "CAP-NAVY", "quantity": 1})]
+            ok = [
+                BatchOperation("POST", lines, body={"lineType": "Item", "lineObjectNumber": "CAP-NAVY", "quantity": 1})
+            ]
             results = await client.batch(ok)
             assert results[0].status == 201
-            bad = ok + [BatchOperation("POST", lines, body={"lineType": "Item", "lineObjectNumber": "NOPE"})]
+            bad = [*ok, BatchOperation("POST", lines, body={"lineType": "Item", "lineObjectNumber": "NOPE"})]
             with pytest.raises(BusinessCentralRejected, match="Item does not exist"):
                 await client.batch(bad)
         finally:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bc_helpers import order, settings
 
-from tests.unit.connectors.businesscentral.conftest import order, settings
 from tradewire.canonical import FulfillmentStatus
 from tradewire.connectors.businesscentral.mapping import (
     customer_number,
@@ -38,14 +38,22 @@ def sales_order_payload() -> dict[str, Any]:
 
 def test_sales_order_fixture_maps_to_a_canonical_order() -> None:
     result = sales_order_to_order(sales_order_payload(), client_id="c1", connection_id="bc1")
-    assert result.source.system == "businesscentral" and result.source.external_id == "b6f4017a-b749-ee11-ad0b-a1422c0f7f1f"
-    assert result.number == "101005" and result.currency == "GBP"
+    assert result.source.system == "businesscentral"
+    assert result.source.external_id == "b6f4017a-b749-ee11-ad0b-a1422c0f7f1f"
+    assert result.number == "101005"
+    assert result.currency == "GBP"
     [line] = result.lines
-    assert (line.sku, line.quantity, line.unit_price, line.total) == ("1996-S", 12, Decimal("1397.3"), Decimal("16767.6"))
+    assert (line.sku, line.quantity, line.unit_price, line.total) == (
+        "1996-S",
+        12,
+        Decimal("1397.3"),
+        Decimal("16767.6"),
+    )
     assert result.tax_total == Decimal("1006.06")
     assert result.total == Decimal("17773.66")
     assert result.fulfillment_status is FulfillmentStatus.UNFULFILLED
-    assert result.shipping_address is not None and result.shipping_address.city == "Cambridge"
+    assert result.shipping_address is not None
+    assert result.shipping_address.city == "Cambridge"
 
 
 def test_sales_order_without_lines_or_with_fractional_quantity_is_refused() -> None:
@@ -60,8 +68,10 @@ def test_sales_order_without_lines_or_with_fractional_quantity_is_refused() -> N
 
 def test_customer_fixture_maps() -> None:
     result = customer_to_canonical(fixture("customer_get"), client_id="c1", connection_id="bc1")
-    assert result.company == "Adatum Corporation" and result.email == "robert.townes@contoso.com"
-    assert result.default_address is not None and result.default_address.region == "GA"
+    assert result.company == "Adatum Corporation"
+    assert result.email == "robert.townes@contoso.com"
+    assert result.default_address is not None
+    assert result.default_address.region == "GA"
 
 
 def test_shipment_maps_with_its_lines() -> None:
@@ -70,7 +80,8 @@ def test_shipment_maps_with_its_lines() -> None:
                    {"lineType": "Item", "lineObjectNumber": "1996-S", "quantity": 12, "description": "Board"},
                    {"lineType": "Comment", "description": "note"}]}  # fmt: skip
     result = shipment_to_canonical(payload, client_id="c1", connection_id="bc1")
-    assert result.order_number == "101005" and result.order_external_id == "ABC"
+    assert result.order_number == "101005"
+    assert result.order_external_id == "ABC"
     assert [(ln.sku, ln.quantity) for ln in result.lines] == [("1996-S", 12)]
     with pytest.raises(MappingError, match="no shipped item lines"):
         shipment_to_canonical({**payload, "salesShipmentLines": []}, client_id="c1", connection_id="bc1")
@@ -87,7 +98,8 @@ def test_keys_fit_business_central_code_fields() -> None:
 def test_order_body_round_trips_through_the_read_mapping() -> None:
     body = order_to_sales_order(order(shipping="4.95", extra_line=True), customer_ref="cust-1",
                                 item_refs={"cap-navy": "item-1", "SOCKS-3PK": "item-2"}, settings=settings())  # fmt: skip
-    assert body["currencyCode"] == "" and body["customerId"] == "cust-1"
+    assert body["currencyCode"] == ""
+    assert body["customerId"] == "cust-1"
     lines = [{**ln, "lineObjectNumber": {"item-1": "CAP-NAVY", "item-2": "SOCKS-3PK"}.get(ln.get("itemId", ""), ln.get("lineObjectNumber"))}
              for ln in body["salesOrderLines"]]  # fmt: skip
     back = sales_order_to_order({**body, "id": "so-1", "number": "S1", "currencyCode": "USD", "salesOrderLines": lines},
@@ -103,7 +115,10 @@ def test_map_record_reads_and_writes_business_central() -> None:
     body = map_record("businesscentral", "sales_order", raw, to="businesscentral")
     assert body["salesOrderLines"][0]["itemId"] == "<item 1996-S>"
     assert body["customerId"].startswith("<customer")
-    customer = map_record("businesscentral", "customer", json.dumps(fixture("customer_get")).encode(), to="businesscentral")
-    assert customer["number"].startswith("TW") and customer["displayName"] == "Adatum Corporation"
+    customer = map_record(
+        "businesscentral", "customer", json.dumps(fixture("customer_get")).encode(), to="businesscentral"
+    )
+    assert customer["number"].startswith("TW")
+    assert customer["displayName"] == "Adatum Corporation"
     with pytest.raises(MappingError):
         map_record("businesscentral", "sales_order", b'{"id": "x"}')

@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from bc_helpers import CUSTOMER, connection, make_app, order, sink_for
 
-from tests.unit.connectors.businesscentral.conftest import CUSTOMER, connection, make_app, order, sink_for
 from tradewire.connectors.base.budget import UnlimitedBudget
 from tradewire.connectors.base.spec import PolledPage
 from tradewire.connectors.businesscentral import SPEC
@@ -47,13 +47,16 @@ def test_shipments_poll_page_by_page_with_a_monotonic_cursor() -> None:
     pages = asyncio.run(_poll(app, None))
     assert [len(p.records) for p in pages] == [2, 2, 1]
     cursors = [p.cursor for p in pages]
-    assert cursors == sorted(cursors) and all(cursors)
+    assert cursors == sorted(cursors)
+    assert all(cursors)
     ids = [r.event.external_id for p in pages for r in p.records]
-    assert sorted(ids) == sorted(shipped) and len(set(ids)) == len(ids)
+    assert sorted(ids) == sorted(shipped)
+    assert len(set(ids)) == len(ids)
     first = pages[0].records[0]
     assert first.event.event_type == "shipment.updated"
     shipment = shipment_to_canonical(__import__("json").loads(first.body), client_id="c1", connection_id="conn-bc")
-    assert shipment.lines[0].sku == "CAP-NAVY" and shipment.order_external_id
+    assert shipment.lines[0].sku == "CAP-NAVY"
+    assert shipment.order_external_id
 
 
 def test_restart_from_the_cursor_rereads_only_the_overlap_with_the_same_keys() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from bc_helpers import CUSTOMER, connection, make_app, order, sink_for
 
-from tests.unit.connectors.businesscentral.conftest import CUSTOMER, connection, make_app, order, sink_for
 from tradewire.connectors import get_spec
 from tradewire.connectors.base.budget import UnlimitedBudget
 from tradewire.connectors.base.sandbox import FaultKnobs
@@ -66,7 +66,8 @@ def test_sales_order_is_created_once_and_retries_update_it() -> None:
     again = asyncio.run(_export(app, order(shipping="4.95")))
     assert first == again
     rows = state.sales_order(external_document_number(order().id))
-    assert len(rows) == 1 and state.duplicates() == {}
+    assert len(rows) == 1
+    assert state.duplicates() == {}
     stored = state.company.present(state.company.document("salesOrders", first), "salesOrderLines")
     assert stored["externalDocumentNumber"] == "2B6F0C1E9D8A4F3BA2C17E6D5C4B3A21"
     assert [(ln["lineType"], ln["lineObjectNumber"], ln["quantity"]) for ln in stored["salesOrderLines"]] == [
@@ -171,5 +172,6 @@ def test_misconfigured_connection_names_fields_not_values() -> None:
     with pytest.raises(PermanentError) as caught:
         get_spec("businesscentral").order_sink(bad, UnlimitedBudget(), None)  # type: ignore[misc]
     message = str(caught.value)
-    assert "settings.company_id" in message and "secrets.client_secret" in message
+    assert "settings.company_id" in message
+    assert "secrets.client_secret" in message
     assert "not-a-guid" not in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,12 +12,23 @@ from typing import Any
 
 import httpx
 import pytest
+from bc_helpers import (
+    CLIENT_STATE,
+    COMPANY,
+    CREDS,
+    CUSTOMER,
+    client_for,
+    connection,
+    make_app,
+    order,
+    settings,
+    sink_for,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.unit.connectors.businesscentral.conftest import CLIENT_STATE, COMPANY, CUSTOMER, client_for, connection, make_app, order, sink_for
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
 from tradewire.connectors.base.spec import Connection, InboundEvent
 from tradewire.connectors.businesscentral import SPEC
@@ -38,10 +50,8 @@ def events(body: bytes, conn: Connection) -> list[InboundEvent]:
     WEBHOOKS.verify(body, {}, conn, now=NOW)
     out = []
     for part in WEBHOOKS.split(body):
-        try:
+        with contextlib.suppress(WebhookIgnored):
             out.append(WEBHOOKS.parse(part, {}, conn, now=NOW))
-        except WebhookIgnored:
-            pass
     return out
 
 
@@ -51,7 +61,8 @@ def test_spec_exposes_the_webhooks() -> None:
 
 def test_handshake_echoes_the_validation_token() -> None:
     reply = WEBHOOKS.handshake(b"", {}, connection(), query={"validationToken": "abc123"})
-    assert reply is not None and (reply.status, reply.body, reply.content_type) == (200, "abc123", "text/plain")
+    assert reply is not None
+    assert (reply.status, reply.body, reply.content_type) == (200, "abc123", "text/plain")
     assert WEBHOOKS.handshake(b"{}", {}, connection(), query={}) is None
     for bad in ("", "x" * 3000, "bad\ntoken"):
         with pytest.raises(WebhookRejected) as caught:
@@ -102,8 +113,15 @@ def test_a_connection_without_client_state_refuses_everything() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"\xff\xfe", b"[]", b"{}", b'{"value": []}', b'{"value": [1]}',
-     json.dumps({"value": [{"clientState": CLIENT_STATE}] * 1001}).encode()],  # fmt: skip
+    [
+        b"not json",
+        b"\xff\xfe",
+        b"[]",
+        b"{}",
+        b'{"value": []}',
+        b'{"value": [1]}',
+        json.dumps({"value": [{"clientState": CLIENT_STATE}] * 1001}).encode(),
+    ],
 )
 def test_malformed_or_oversized_bodies_are_400(body: bytes) -> None:
     with pytest.raises(WebhookRejected) as caught:
@@ -181,10 +199,12 @@ def test_subscription_handshake_renewal_and_debounced_notifications_in_process()
                                                 client_state=CLIENT_STATE, now=datetime.now(UTC))  # fmt: skip
                 same = await ensure_subscription(client, notification_url="http://receiver/hook", resource=resource,
                                                  client_state=CLIENT_STATE, now=datetime.now(UTC))  # fmt: skip
-                assert same.subscription_id == sub.subscription_id and receiver.handshakes == 1
+                assert same.subscription_id == sub.subscription_id
+                assert receiver.handshakes == 1
                 renewed = await ensure_subscription(client, notification_url="http://receiver/hook", resource=resource,
                                                     client_state=CLIENT_STATE, now=datetime.now(UTC) + timedelta(days=2, hours=1))  # fmt: skip
-                assert receiver.handshakes == 2 and renewed.etag != sub.etag
+                assert receiver.handshakes == 2
+                assert renewed.etag != sub.etag
                 sink = sink_for(app)
                 customer = await sink.upsert_customer(CUSTOMER)
                 items = await sink.resolve_items(["cap-navy"])
@@ -235,8 +255,6 @@ def test_many_changes_become_one_collection_notification_over_real_http() -> Non
     try:
         from tradewire.connectors.businesscentral.client import BusinessCentralClient
         from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets
-
-        from tests.unit.connectors.businesscentral.conftest import CREDS, settings
 
         async def go() -> None:
             client = BusinessCentralClient(settings(base_url=bc_server.url, authority_url=bc_server.url),
