@@ -12,6 +12,7 @@ from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets
 from tradewire.errors import VendorAuthError, VendorRetryable
 
 SYSTEM = "businesscentral"
+TOKEN_SOURCE = "entra"  # noqa: S105 - not a secret: detail["source"] of errors from the token endpoint (a fresh token cannot help)
 
 
 class EntraTokenSource:
@@ -66,6 +67,7 @@ class EntraTokenSource:
                 f"Entra ID refused the app credentials ({response.status_code} {code}): {first_line}".rstrip(": "),
                 status=response.status_code,
                 system=SYSTEM,
+                detail={"source": TOKEN_SOURCE},
             )
         try:
             lifetime = float(data.get("expires_in", 3599))

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.http import VendorHttp, json_body
 from tradewire.connectors.base.tokens import TokenCache
-from tradewire.connectors.businesscentral.auth import SYSTEM, BearerAuth, EntraTokenSource
+from tradewire.connectors.businesscentral.auth import SYSTEM, TOKEN_SOURCE, BearerAuth, EntraTokenSource
 from tradewire.connectors.businesscentral.schemas import (
     BcCollection,
     BcCustomer,
@@ -90,7 +90,7 @@ def error_code(exc: VendorError) -> str:
     return reason.split(":", 1)[0] if ":" in reason else ""
 
 
-def _translate(exc: VendorError, what: str) -> BusinessCentralError:
+def _translate(exc: VendorError, what: str, changed_statuses: tuple[int, ...] = (409, 412)) -> BusinessCentralError:
     detail = dict(exc.detail or {})
     reason = str(detail.get("reason") or detail.get("body") or exc)
     code = error_code(exc)
@@ -112,7 +112,8 @@ def _translate(exc: VendorError, what: str) -> BusinessCentralError:
             f"Business Central refused the credentials for {what}: {reason}", status=exc.status, system=SYSTEM,
             detail=detail,
         )  # fmt: skip
-    elif code == ENTITY_CHANGED:
+    elif code == ENTITY_CHANGED or (not code and exc.status in changed_statuses):
+        # Without a readable OData code, the status of a stale If-Match ([unverified] 409 or 412) decides.
         result = BusinessCentralEntityChanged(
             f"Business Central: {what} changed meanwhile: {reason}", status=exc.status, system=SYSTEM, detail=detail
         )
@@ -248,7 +249,7 @@ class BusinessCentralClient:
         except BusinessCentralError:
             raise
         except VendorError as exc:
-            raise _translate(exc, what) from exc
+            raise _translate(exc, what, self.settings.entity_changed_statuses) from exc
 
     async def _send(
         self,
@@ -269,7 +270,7 @@ class BusinessCentralClient:
                             method, url, scope=RATE_SCOPE, json=body, params=params, headers=headers
                         )
             except BusinessCentralAuthError as exc:
-                if attempt == 2 or exc.status != 401:
+                if attempt == 2 or exc.status != 401 or exc.detail.get("source") == TOKEN_SOURCE:
                     raise
                 self.tokens.invalidate()
         raise AssertionError("unreachable")  # pragma: no cover

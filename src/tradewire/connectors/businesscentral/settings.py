@@ -91,7 +91,10 @@ class BusinessCentralSettings(BaseModel):
     )
     entity_changed_statuses: tuple[int, ...] = Field(
         default=(409, 412),
-        description="[unverified] HTTP statuses of Request_EntityChanged (stale If-Match); both are re-read and retried once.",
+        description=(
+            "[unverified] HTTP statuses of Request_EntityChanged (stale If-Match). The OData code decides when "
+            "present; an answer with one of these statuses and no readable code is treated as a stale etag too."
+        ),
     )
 
     @property

@@ -278,3 +278,33 @@ def test_odata_literals_escape_quotes() -> None:
     assert odata_in("number", ["A", "B'C"]) == "number in ('A','B''C')"
     with pytest.raises(PermanentError):
         odata_in("number", [])
+
+
+def test_refused_app_credentials_are_not_retried() -> None:
+    app = make_app()
+    client = client_for(app, secrets={"client_secret": "nope"})
+
+    async def go() -> None:
+        try:
+            await client.companies()
+        finally:
+            await client.aclose()
+
+    with pytest.raises(BusinessCentralAuthError):
+        run(go())
+    assert app.state.businesscentral.snapshot_stats()["auth_failures"] == 1
+
+
+@pytest.mark.parametrize(("status", "stale"), [(412, True), (409, True), (400, False)])
+def test_a_status_without_odata_code_decides_about_stale_etags(status: int, stale: bool) -> None:
+    client = _fake(lambda r: httpx.Response(status, text="<html>conflict</html>"))
+
+    async def go() -> None:
+        try:
+            await client.patch("/companies(x)/salesOrders(y)", {"email": "a"}, etag="W/1", what="order")
+        finally:
+            await client.aclose()
+
+    with pytest.raises(BusinessCentralRejected) as caught:
+        run(go())
+    assert isinstance(caught.value, BusinessCentralEntityChanged) is stale
