@@ -116,7 +116,7 @@ class BusinessCentralSandbox:
         with self._lock:
             self.tokens.clear()
             self.window.clear()
-            self.stats = dict.fromkeys(("requests", "served", "throttled", "window_rejections", "queue_rejections",
+            self.stats = dict.fromkeys(("requests", "served", "throttled", "window_rejections", "concurrency_rejections",
                                         "faults", "timeouts", "timeouts_applied", "garbage", "auth_failures", "errors",
                                         "tokens_issued", "max_running", "max_queued"), 0)  # fmt: skip
         self.company.seed_items(self._items)
@@ -491,7 +491,7 @@ def create_sandbox(
             return error(429, "Application_TooManyRequests",
                          f"The request limit of {state.rate_limit_requests} per {state.rate_limit_window_seconds:g} s was exceeded.")  # fmt: skip
         if state.running >= state.concurrency_limit and state.queued >= state.queue_size:
-            state.count("queue_rejections")
+            state.count("concurrency_rejections")
             state.count("throttled")
             return error(429, "Application_TooManyRequests", "Too many requests are queued. Try again later.")
         slot = slots.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(state.concurrency_limit))

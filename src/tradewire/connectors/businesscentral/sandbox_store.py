@@ -86,6 +86,16 @@ class SalesOrderRow:
         """Alias of ``external_document_number`` (the NetSuite ledger's field name)."""
         return self.external_document_number
 
+    @property
+    def canonical_order_id(self) -> str | None:
+        """The Tradewire order id this number was made from (32 hex digits → UUID), else None."""
+        try:
+            return (
+                str(uuid.UUID(hex=self.external_document_number)) if len(self.external_document_number) == 32 else None
+            )
+        except ValueError:
+            return None
+
     def to_json(self) -> dict[str, Any]:
         """camelCase JSON for the admin endpoints."""
         return {"id": self.id, "number": self.number, "externalDocumentNumber": self.external_document_number,

@@ -211,7 +211,7 @@ def test_concurrency_is_capped_per_process_so_the_queue_never_overflows() -> Non
 
     run(go())
     stats = app.state.businesscentral.snapshot_stats()
-    assert stats["queue_rejections"] == 0
+    assert stats["concurrency_rejections"] == 0
     assert stats["max_running"] <= 5
 
 

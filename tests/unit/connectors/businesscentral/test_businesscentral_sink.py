@@ -175,3 +175,11 @@ def test_misconfigured_connection_names_fields_not_values() -> None:
     assert "settings.company_id" in message
     assert "secrets.client_secret" in message
     assert "not-a-guid" not in message
+
+
+def test_ledger_rows_name_the_canonical_order() -> None:
+    app = make_app()
+    asyncio.run(_export(app, order()))
+    [row] = app.state.businesscentral.sales_orders()
+    assert row.canonical_order_id == order().id
+    assert row.external_id == external_document_number(order().id)
