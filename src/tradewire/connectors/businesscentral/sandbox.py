@@ -147,7 +147,7 @@ class BusinessCentralSandbox:
     def ship_and_invoice(self, order_id: str) -> tuple[str, str]:
         """Post a sales order (as a warehouse worker would): shipment id and invoice id."""
         shipment, invoice = self.company.ship_and_invoice(order_id)
-        self._notify_posting(order_id, shipment, invoice)
+        self.notify_posting(order_id, shipment, invoice)
         return shipment, invoice
 
     def subscriptions(self) -> list[dict[str, Any]]:
@@ -213,7 +213,8 @@ class BusinessCentralSandbox:
         stamp = (record or {}).get("lastModifiedDateTime") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.subs.changed(entity_set, str(key), change, stamp)
 
-    def _notify_posting(self, order_id: str, shipment: str, invoice: str) -> None:
+    def notify_posting(self, order_id: str, shipment: str, invoice: str) -> None:
+        """Tell subscriptions about a posting: a shipment and an invoice created, the order deleted."""
         self.changed("salesShipments", self.company.get("salesShipments", shipment), "created")
         self.changed("salesInvoices", self.company.get("salesInvoices", invoice), "created")
         self.changed("salesOrders", None, "deleted", order_id)
@@ -317,7 +318,7 @@ class Api:
         sub, sub_key = segs[2]
         if sub == "Microsoft.NAV.shipAndInvoice" and name == "salesOrders" and method == "POST":
             shipment, invoice = company.ship_and_invoice(key)
-            state._notify_posting(key, shipment, invoice)
+            state.notify_posting(key, shipment, invoice)
             return 204, None
         if sub != line_set or len(segs) > 3:
             raise SandboxError(404, "BadRequest_NotFound", f"Resource not found for the segment '{sub}'.")
@@ -496,18 +497,21 @@ def create_sandbox(
             return error(429, "Application_TooManyRequests", "Too many requests are queued. Try again later.")
         slot = slots.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(state.concurrency_limit))
         state.queued += 1
-        state.stats["max_queued"] = max(state.stats["max_queued"], state.queued - state.concurrency_limit)
+        state.stats["max_queued"] = max(state.stats["max_queued"], state.queued)
+        waiting = True
         try:
             async with slot:
                 state.queued -= 1
+                waiting = False
                 state.running += 1
                 state.stats["max_running"] = max(state.stats["max_running"], state.running)
                 try:
                     return await _served(request, knobs, dice)
                 finally:
                     state.running -= 1
-        except BaseException:
-            raise
+        finally:
+            if waiting:  # the caller gave up while queued
+                state.queued -= 1
 
     async def _served(request: Request, knobs: FaultKnobs, dice: FaultDice) -> Response:
         await dice.delay()  # latency is time spent holding one of the user's concurrent slots
