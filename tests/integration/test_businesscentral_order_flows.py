@@ -14,16 +14,23 @@ import dataclasses
 import secrets
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
+from tradewire.api.app import create_app
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
+from tradewire.connectors.businesscentral.client import BusinessCentralClient
 from tradewire.connectors.businesscentral.mapping import external_document_number
 from tradewire.connectors.businesscentral.sandbox import BusinessCentralSandbox, create_sandbox
+from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets, BusinessCentralSettings
+from tradewire.connectors.businesscentral.subscriptions import ensure_subscription
 from tradewire.connectors.shopify.sandbox_shop import SandboxOptions, SandboxShop
 from tradewire.runtime.store.port import RunState
 from tradewire.services.demo_world import CATALOG
+from tradewire.services.processes import build_ingest
 from tradewire.tenancy.secrets import SecretBox
 
 if TYPE_CHECKING:
@@ -37,6 +44,7 @@ COMPANY = "824820a2-508c-ed11-aada-000d3a298ab3"
 def bc_world(world: World) -> Iterator[tuple[World, BusinessCentralSandbox]]:
     """The integration ``world``'s database and settings, with a tenant routed to Business Central."""
     creds = {"client_id": secrets.token_hex(8), "client_secret": secrets.token_hex(16)}
+    client_state = secrets.token_urlsafe(32)
     knobs = FaultKnobs(seed=5, fail_rate=0.05, rate_limit_rate=0.05, retry_after_seconds=0.05)
     app = create_sandbox(tenant_id=TENANT, company_id=COMPANY, items=CATALOG, knobs=knobs, **creds)
     server = LoopbackServer(app).start()
@@ -49,7 +57,7 @@ def bc_world(world: World) -> Iterator[tuple[World, BusinessCentralSandbox]]:
         {"tenant_id": TENANT, "company_id": COMPANY, "base_url": server.url, "authority_url": server.url,
          "shipping_account_number": "8110", "request_timeout_seconds": 5.0,
          "budgets": {"odata": {"rate": 2000.0, "burst": 2000.0}}},
-        box.seal(creds),
+        box.seal({**creds, "webhook_client_state": client_state}),
     )  # fmt: skip
     shop_secret = secrets.token_hex(24)
     shopify_id = store.create_connection(
@@ -60,7 +68,7 @@ def bc_world(world: World) -> Iterator[tuple[World, BusinessCentralSandbox]]:
     shop = SandboxShop(client_secret=shop_secret, access_token="unused", catalog=CATALOG, seed=7,
                        options=SandboxOptions(customer_pool=1000, guest_rate=0.0))  # fmt: skip
     bc_world = dataclasses.replace(world, client_id=client, shopify_id=shopify_id, netsuite_id=bc_id,
-                                   shop_secret=shop_secret, ns_secrets=creds, netsuite_server=server, shop=shop)  # fmt: skip
+                                   shop_secret=shop_secret, ns_secrets={**creds, "webhook_client_state": client_state}, netsuite_server=server, shop=shop)  # fmt: skip
     try:
         yield bc_world, app.state.businesscentral
     finally:
@@ -102,3 +110,42 @@ def test_orders_reach_business_central_once_and_a_cancellation_deletes_the_order
         assert row.status == ("Deleted" if order is orders[2] else "Draft")
     assert len(world.runs(flow="customer_to_erp")) == 4
     assert len(bc.company.rows("customers")) == 4
+
+
+def test_the_real_receiver_answers_the_handshake_and_stores_one_message_per_notification(
+    bc_world: tuple[World, BusinessCentralSandbox],
+) -> None:
+    world, bc = bc_world
+    ingest = build_ingest(world.settings, world.store)
+    receiver = LoopbackServer(create_app(world.settings, world.store, ingest)).start()
+    hook = f"{receiver.url}/webhooks/businesscentral/{world.netsuite_id}"
+    settings = BusinessCentralSettings(tenant_id=TENANT, company_id=COMPANY, base_url=world.netsuite_server.url,
+                                       authority_url=world.netsuite_server.url)  # fmt: skip
+    creds = BusinessCentralSecrets.model_validate(world.ns_secrets)
+    bc.set_knobs(FaultKnobs())
+
+    async def main() -> None:
+        client = BusinessCentralClient(settings, creds)
+        try:
+            await ensure_subscription(client, notification_url=hook, resource=f"/api/v2.0/companies({COMPANY})/customers",
+                                      client_state=world.ns_secrets["webhook_client_state"], now=datetime.now(UTC))  # fmt: skip
+            for n in range(3):
+                await client.create_customer({"displayName": f"Customer {n}"})
+        finally:
+            await client.aclose()
+        bc.flush_notifications()
+        async with httpx.AsyncClient() as http:
+            forged = await http.post(hook, json={"value": [{"subscriptionId": "s", "clientState": "guess",
+                                     "resource": "x", "changeType": "created", "lastModifiedDateTime": "2026-01-01T00:00:00Z"}]})  # fmt: skip
+            assert forged.status_code == 401
+        await world.wait_for(lambda: world.message_count() == 3, "three stored notifications", timeout=10)
+
+    try:
+        asyncio.run(main())
+    finally:
+        receiver.stop()
+        asyncio.run(ingest.batcher.aclose())
+        ingest.db.shutdown()
+    assert len(bc.subscriptions()) == 1
+    assert [d["state"] for d in bc.delivery_log()] == ["delivered"]
+    assert world.runs() == []  # customer notifications start no flow
