@@ -275,9 +275,9 @@ class BusinessCentralClient:
                 self.tokens.invalidate()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _object(response: httpx.Response, what: str) -> dict[str, Any]:
-        data = json_body(response, system=SYSTEM, what=what)
+    def _object(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        with self._errors(what):
+            data = json_body(response, system=SYSTEM, what=what)
         if not isinstance(data, dict):
             raise BusinessCentralUnavailable(f"Business Central answered {what} with a non-object body", system=SYSTEM)
         return data

@@ -150,7 +150,7 @@ def test_garbage_truncated_and_html_bodies_are_retryable(body: bytes, content_ty
         finally:
             await client.aclose()
 
-    with pytest.raises(RetryableError):
+    with pytest.raises(BusinessCentralUnavailable):
         run(go())
 
 
