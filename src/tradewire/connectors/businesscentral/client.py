@@ -434,12 +434,14 @@ class BusinessCentralClient:
         rows = await self.list_all(self.company("salesOrders"), what="salesOrders", params=params)
         return BcSalesOrder.model_validate(rows[0]) if rows else None
 
-    async def posted_shipments(self, external_document_number: str) -> list[dict[str, Any]]:
-        """Posted ``salesShipments`` carrying ``external_document_number`` (with their lines)."""
-        params = {
+    async def posted_shipments(self, external_document_number: str, *, top: int | None = None) -> list[dict[str, Any]]:
+        """Posted ``salesShipments`` carrying ``external_document_number`` (with their lines; ``top`` first ones)."""
+        params: dict[str, str | int] = {
             "$filter": f"externalDocumentNumber eq {odata_literal(external_document_number)}",
             "$expand": "salesShipmentLines",
         }
+        if top is not None:
+            params["$top"] = top
         return await self.list_all(self.company("salesShipments"), what="salesShipments", params=params)
 
     async def get_sales_order(self, order_id: str) -> dict[str, Any]:

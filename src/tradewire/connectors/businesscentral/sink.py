@@ -100,6 +100,13 @@ class BusinessCentralOrderSink:
                 raise SkippableError(
                     f"order {order.number} is cancelled and has no Business Central sales order; nothing to update"
                 )
+            # BC deletes a sales order once it is fully shipped and invoiced: a late channel update
+            # must not create it again.
+            if await self.client.posted_shipments(body["externalDocumentNumber"], top=1):
+                raise SkippableError(
+                    f"order {order.number} is already shipped and invoiced in Business Central; "
+                    "later channel changes are not applied to posted documents"
+                )
             return (await self.client.create_sales_order(body)).id
         if order.status is OrderStatus.CANCELLED:
             await self._delete(existing, order)

@@ -183,3 +183,14 @@ def test_ledger_rows_name_the_canonical_order() -> None:
     [row] = app.state.businesscentral.sales_orders()
     assert row.canonical_order_id == order().id
     assert row.external_id == external_document_number(order().id)
+
+
+def test_a_late_update_of_a_posted_order_never_creates_it_again() -> None:
+    app = make_app()
+    state = app.state.businesscentral
+    ref = asyncio.run(_export(app, order()))
+    state.ship_and_invoice(ref)
+    with pytest.raises(SkippableError, match="shipped and invoiced"):
+        asyncio.run(_export(app, order(quantity=3)))
+    assert [row.status for row in state.sales_orders()] == ["Posted"]
+    assert state.duplicates() == {}
