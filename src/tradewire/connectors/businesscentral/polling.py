@@ -55,10 +55,13 @@ SALES_ORDERS = EntityStream("sales_orders", "salesOrders", "salesOrderLines", "s
 class EntityPoller:
     """``Poller`` over one entity set of one company."""
 
-    def __init__(self, client: BusinessCentralClient, settings: BusinessCentralSettings, stream: EntityStream) -> None:
+    def __init__(
+        self, client: BusinessCentralClient, settings: BusinessCentralSettings, stream: EntityStream, connection_id: str
+    ) -> None:
         self.client = client
         self.settings = settings
         self.stream = stream
+        self.connection_id = connection_id
 
     def since(self, cursor: str | None, now: datetime) -> datetime:
         """Where a poll starts: the cursor minus the overlap, or the look-back on the first poll."""
@@ -109,7 +112,7 @@ class EntityPoller:
             idempotency_key=f"bc:{self.stream.entity_set}:{record_id}:{stamp}",
             object_type=kind,
             external_id=record_id,
-            ordering_key=f"{kind}:{self.client.settings.company_id}:{record_id}",
+            ordering_key=f"{kind}:{self.connection_id}:{record_id}",  # same key as the webhook events
             ordering_seq=(moment - _EPOCH) // timedelta(microseconds=1),
             triggered_at=moment,
         )
@@ -125,7 +128,7 @@ def _opener(stream: EntityStream) -> Callable[[Connection, RateBudget, httpx.Asy
     ) -> Poller:
         settings, secrets = validate_connection(connection)
         client = BusinessCentralClient(settings, secrets, budget=budget, transport=transport)
-        return EntityPoller(client, settings, stream)
+        return EntityPoller(client, settings, stream, connection.id)
 
     return open_poller
 
