@@ -122,3 +122,16 @@ def test_map_record_reads_and_writes_business_central() -> None:
     assert customer["displayName"] == "Adatum Corporation"
     with pytest.raises(MappingError):
         map_record("businesscentral", "sales_order", b'{"id": "x"}')
+
+
+def test_a_shopify_order_previews_as_a_business_central_deep_insert() -> None:
+    listing = json.loads((FIXTURES / "shopify_rest_orders_list.json").read_text())
+    raw = json.dumps(listing["response_body"]["orders"][0]).encode()
+    body = map_record("shopify", "order", raw, to="businesscentral")
+    canonical = map_record("shopify", "order", raw)
+    assert body["externalDocumentNumber"] == external_document_number(canonical["id"])
+    assert [ln["itemId"] for ln in body["salesOrderLines"] if ln["lineType"] == "Item"] == [
+        f"<item {line['sku']}>" for line in canonical["lines"]
+    ]
+    line_discounts = sum(Decimal(ln["discount"]) for ln in canonical["lines"])
+    assert Decimal(str(body["discountAmount"])) == Decimal(canonical["discount_total"]) - line_discounts
