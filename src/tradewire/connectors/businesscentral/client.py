@@ -322,6 +322,21 @@ class BusinessCentralClient:
         """``Microsoft.NAV.shipAndInvoice`` on an open sales order (posts a shipment and an invoice)."""
         await self.action(self.company(f"salesOrders({order_id})"), "shipAndInvoice", what=f"salesOrder {order_id}")
 
+    async def requery_collection(self, reference: str) -> list[dict[str, Any]]:
+        """The records a ``collection`` notification stands for.
+
+        ``reference`` is the event's ``external_id`` (``salesOrders?$filter=lastModifiedDateTime gt …``).
+
+        Raises:
+            PermanentError: the reference names no entity set of this API.
+            BusinessCentral…: from the request.
+        """
+        entity_set, _, filter_ = reference.partition("?$filter=")
+        if not entity_set.isalpha():
+            raise PermanentError(f"{reference[:80]!r} is not an entitySet?$filter=… reference")
+        params = {"$filter": filter_} if filter_ else None
+        return await self.list_all(self.company(entity_set), what=entity_set, params=params)
+
     # --- webhook subscriptions -------------------------------------------------------------------
 
     async def subscriptions(self) -> list[BcSubscription]:

@@ -308,3 +308,24 @@ def test_a_status_without_odata_code_decides_about_stale_etags(status: int, stal
     with pytest.raises(BusinessCentralRejected) as caught:
         run(go())
     assert isinstance(caught.value, BusinessCentralEntityChanged) is stale
+
+
+def test_a_collection_notification_is_requeried_with_its_filter() -> None:
+    app = make_app()
+    client = client_for(app)
+
+    async def go() -> tuple[int, int]:
+        try:
+            for n in range(3):
+                await client.create_customer({"displayName": f"C{n}"})
+            everything = await client.requery_collection(
+                "customers?$filter=lastModifiedDateTime gt 2000-01-01T00:00:00Z"
+            )
+            nothing = await client.requery_collection("customers?$filter=lastModifiedDateTime gt 2999-01-01T00:00:00Z")
+            with pytest.raises(PermanentError):
+                await client.requery_collection("../evil?$filter=x")
+            return len(everything), len(nothing)
+        finally:
+            await client.aclose()
+
+    assert run(go()) == (3, 0)
