@@ -210,6 +210,11 @@ class BusinessCentralSandbox:
         self.changed("salesShipments", self.company.get("salesShipments", shipment), "created")
         self.changed("salesInvoices", self.company.get("salesInvoices", invoice), "created")
         self.changed("salesOrders", None, "deleted", order_id)
+        shipped = {line.get("lineObjectNumber") for line in self.company.present(
+            self.company.document("salesShipments", shipment), "lines").get("lines", [])}  # fmt: skip
+        for item in self.company.rows("items"):
+            if item["number"] in shipped:
+                self.changed("items", item, "updated")  # inventory went down
 
     async def handshake(self, url: str, token: str) -> bool:
         """POST ``url?validationToken=token``; True when answered 200 with the token as the body."""

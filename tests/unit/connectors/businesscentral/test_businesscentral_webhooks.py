@@ -279,3 +279,32 @@ def test_many_changes_become_one_collection_notification_over_real_http() -> Non
     assert [e.event_type for e in receiver.events] == ["customer.collection"]
     assert receiver.events[0].external_id.startswith("customers?$filter=lastModifiedDateTime gt ")
     assert state.delivery_log()[0]["state"] == "delivered"
+
+
+def test_posting_notifies_item_subscribers_of_the_inventory_change() -> None:
+    receiver = Receiver()
+    app = make_app(webhook_transport=httpx.ASGITransport(app=receiver.app), debounce_seconds=60)
+    state = app.state.businesscentral
+
+    async def go() -> None:
+        async with app.router.lifespan_context(app):
+            client = client_for(app)
+            try:
+                await client.create_subscription(notification_url="http://receiver/hook",
+                                                 resource=f"/api/v2.0/companies({COMPANY})/items",
+                                                 client_state=CLIENT_STATE)  # fmt: skip
+            finally:
+                await client.aclose()
+            sink = sink_for(app)
+            try:
+                customer = await sink.upsert_customer(CUSTOMER)
+                items = await sink.resolve_items(["cap-navy"])
+                ref = await sink.upsert_sales_order(order(), customer_ref=customer, item_refs=items)
+            finally:
+                await sink.aclose()
+            state.ship_and_invoice(ref)
+            state.flush_notifications()
+            await _wait(lambda: receiver.events)
+
+    asyncio.run(go())
+    assert [(e.event_type, e.external_id) for e in receiver.events] == [("item.updated", state.item_ids()["CAP-NAVY"])]
