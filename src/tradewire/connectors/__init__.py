@@ -7,7 +7,7 @@ import importlib
 from tradewire.connectors.base.spec import ConnectorSpec
 from tradewire.errors import NotFound
 
-KNOWN_SYSTEMS = ("shopify", "netsuite", "shipstation", "loop", "http", "amazon", "walmart")
+KNOWN_SYSTEMS = ("shopify", "netsuite", "shipstation", "loop", "http", "amazon", "walmart", "businesscentral")
 
 
 def get_spec(system: str) -> ConnectorSpec:
