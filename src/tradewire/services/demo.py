@@ -180,8 +180,9 @@ class Demo:
                 count = min(count, total - len(self._orders))
             budget -= count
             # Round robin: each channel gets its share of this tick's orders.
-            shares = [count // len(channels) + (1 if (turn + k) % len(channels) < count % len(channels) else 0)
-                      for k in range(len(channels))]  # fmt: skip
+            shares = [0] * len(channels)
+            for i in range(count):
+                shares[(turn + i) % len(channels)] += 1
             turn += count
             for channel, share in zip(channels, shares, strict=True):
                 if share:

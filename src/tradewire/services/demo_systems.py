@@ -369,9 +369,66 @@ class NetSuiteErp:
         return {k: int(v) for k, v in stats.items() if k in names and v}
 
 
+# --- Business Central ----------------------------------------------------------------------------
+
+BC_COMPANY = "824820a2-508c-ed11-aada-000d3a298ab3"
+
+
+class BusinessCentralErp:
+    """The Business Central sandbox: sales orders found by externalDocumentNumber before any create."""
+
+    system = "businesscentral"
+    display_name = "Business Central"
+
+    def __init__(self, ctx: SystemContext) -> None:
+        creds = {"client_id": secrets.token_hex(16), "client_secret": secrets.token_hex(32)}
+        sandbox = get_spec("businesscentral").sandbox
+        assert sandbox is not None
+        app = sandbox(
+            tenant_id="evergreen", company_id=BC_COMPANY, knobs=ctx.knobs, items=ctx.catalog, seed=ctx.seed, **creds
+        )
+        self.server = LoopbackServer(app).start()
+        self.connection_id = ctx.store.create_connection(
+            ctx.client_id,
+            "businesscentral",
+            "Business Central (sandbox)",
+            {
+                "tenant_id": "evergreen",
+                "company_id": BC_COMPANY,
+                "base_url": self.server.url,
+                "authority_url": self.server.url,
+                "shipping_account_number": "8110",
+                "request_timeout_seconds": 5.0,
+            },
+            ctx.box.seal({**creds, "webhook_client_state": secrets.token_urlsafe(32)}),
+        )
+
+    @property
+    def businesscentral(self) -> Any:
+        """The sandbox's state (sales orders, duplicates, counters)."""
+        return self.server.app.state.businesscentral
+
+    def records(self) -> dict[str, ErpRecord]:
+        records: dict[str, ErpRecord] = {}
+        for row in self.businesscentral.sales_orders():
+            if row.canonical_order_id:
+                records[row.canonical_order_id] = ErpRecord(
+                    created_at=row.created_at, cancelled=row.status == "Deleted"
+                )
+        return records
+
+    def duplicates(self) -> int:
+        return int(sum(count - 1 for count in self.businesscentral.duplicates().values()))
+
+    def faults(self) -> dict[str, int]:
+        stats = self.businesscentral.snapshot_stats()
+        names = ("throttled", "faults", "timeouts", "concurrency_rejections", "auth_failures")
+        return {k: int(v) for k, v in stats.items() if k in names and v}
+
+
 CHANNELS: dict[str, Callable[[SystemContext, str], DemoChannel]] = {
     "shopify": ShopifyChannel,
     "amazon": AmazonChannel,
     "walmart": WalmartChannel,
 }
-ERPS: dict[str, Callable[[SystemContext], DemoErp]] = {"netsuite": NetSuiteErp}
+ERPS: dict[str, Callable[[SystemContext], DemoErp]] = {"netsuite": NetSuiteErp, "businesscentral": BusinessCentralErp}
