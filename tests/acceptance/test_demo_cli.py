@@ -166,6 +166,38 @@ def test_map_to_netsuite_builds_a_sales_order_with_external_id(tmp_path: Path) -
     assert body["item"]["items"], "a sales order has lines"
 
 
+SHIPSTATION_SHIPMENT = (
+    FIXTURES.parents[1] / "unit" / "connectors" / "shipstation" / "data" / "shipment_v1_docs_example.json"
+)
+
+
+def test_map_crosses_systems_the_way_the_flows_will(tmp_path: Path) -> None:
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps(_fixture_order()))
+    canonical = json.loads(run_cli(["map", "shopify", "order", str(order)], cwd=tmp_path).stdout)
+
+    to_bc = run_cli(["map", "shopify", "order", str(order), "--to", "businesscentral"], cwd=tmp_path)
+    assert to_bc.returncode == 0, to_bc.stderr
+    sales_order = json.loads(to_bc.stdout)
+    assert sales_order["externalDocumentNumber"] == canonical["id"].replace("-", "").upper()
+    assert [line["quantity"] for line in sales_order["salesOrderLines"]] == [
+        line["quantity"] for line in canonical["lines"]
+    ]
+
+    shipment = json.loads(run_cli(["map", "shipstation", "shipment", str(SHIPSTATION_SHIPMENT)], cwd=tmp_path).stdout)
+    assert shipment["tracking_number"]
+    confirm = run_cli(["map", "shipstation", "shipment", str(SHIPSTATION_SHIPMENT), "--to", "amazon"], cwd=tmp_path)
+    assert confirm.returncode == 0, confirm.stderr
+    package = json.loads(confirm.stdout)["packageDetail"]
+    assert package["trackingNumber"] == shipment["tracking_number"]
+    assert sum(item["quantity"] for item in package["orderItems"]) == sum(
+        line["quantity"] for line in shipment["lines"]
+    )
+
+    refused = run_cli(["map", "shipstation", "shipment", str(SHIPSTATION_SHIPMENT), "--to", "loop"], cwd=tmp_path)
+    assert "receives no shipment" in _assert_one_line_error(refused)
+
+
 def test_runs_list_on_an_unopenable_database_says_so_in_one_line(tmp_path: Path) -> None:
     done = run_cli(["runs", "list", "--database-url", "sqlite:///nonexistent-dir/x.db"], cwd=tmp_path)
     line = _assert_one_line_error(done)
