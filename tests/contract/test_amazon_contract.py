@@ -18,7 +18,7 @@ from tradewire.connectors.amazon.mapping_outbound import inventory_to_listings_p
 from tradewire.connectors.amazon.poller import AmazonOrdersPoller
 from tradewire.connectors.amazon.sandbox import create_sandbox
 from tradewire.connectors.amazon.settings import AmazonSecrets, AmazonSettings
-from tradewire.connectors.base.contract import Call, ConnectorContract
+from tradewire.connectors.base.contract import Call, ConnectorContract, PollWorld
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.base.spec import Connection
 from tradewire.errors import WebhookRejected
@@ -64,6 +64,17 @@ def sample_order() -> dict[str, Any]:
 
 class TestAmazonContract(ConnectorContract):
     spec = SPEC
+
+    def poll_world(self) -> PollWorld | None:
+        lag = [900.0]  # orders are made 15 minutes ago, older than the poller's settle window
+
+        def clock() -> float:
+            return time.time() - lag[0]
+
+        app = create_sandbox(**CREDS, seller_id=SELLER, knobs=FaultKnobs(seed=11), clock=clock, seed=11)
+        app.state.amazon.create_orders(5)
+        lag[0] = 0.0  # then the sandbox's time is the real time, like the poller's
+        return PollWorld(CONNECTION, httpx.ASGITransport(app=app), "orders", 5)
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         clock = Clock()

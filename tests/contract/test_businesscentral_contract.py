@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from tradewire.connectors.base.budget import UnlimitedBudget
-from tradewire.connectors.base.contract import Call, ConnectorContract
+from tradewire.connectors.base.contract import Call, ConnectorContract, PollWorld
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.businesscentral import SPEC
@@ -78,6 +78,25 @@ def _captured_delivery() -> tuple[bytes, dict[str, str]]:
 
 class TestBusinessCentralContract(ConnectorContract):
     spec = SPEC
+
+    def poll_world(self) -> PollWorld | None:
+        app = make_app()
+
+        async def ship_three() -> None:
+            sink = sink_for(app)
+            try:
+                customer = await sink.upsert_customer(CUSTOMER)
+                items = await sink.resolve_items(["cap-navy"])
+                for n in range(3):
+                    the_order = order(f"#{n}", order_id=f"00000000-0000-4000-8000-00000000010{n}")
+                    ref = await sink.upsert_sales_order(the_order, customer_ref=customer, item_refs=items)
+                    app.state.businesscentral.ship_and_invoice(ref)
+            finally:
+                await sink.aclose()
+
+        asyncio.run(ship_three())
+        # Both streams are polled: three shipments, and no sales orders (BC deletes an order it posts).
+        return PollWorld(connection(), httpx.ASGITransport(app=app), "shipments", 3)
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         client = client_for(make_app(), page_size=3)

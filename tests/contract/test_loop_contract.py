@@ -11,7 +11,7 @@ import httpx
 
 from tradewire.canonical import Return
 from tradewire.connectors.base.budget import UnlimitedBudget
-from tradewire.connectors.base.contract import Call, ConnectorContract
+from tradewire.connectors.base.contract import Call, ConnectorContract, PollWorld
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.loop import SPEC
@@ -52,6 +52,11 @@ def _call(app: Any, api_key: str = API_KEY, *, action: str = "details") -> Call:
 
 class TestLoopContract(ConnectorContract):
     spec = SPEC
+
+    def poll_world(self) -> PollWorld | None:
+        app = _sandbox()
+        app.state.loop.create_returns(5)
+        return PollWorld(CONNECTION, httpx.ASGITransport(app), "returns", 5)
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         app = _sandbox()

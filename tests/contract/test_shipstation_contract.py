@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from tradewire.canonical import Address, Buyer, ExternalRef, FinancialStatus, Order, OrderLine
 from tradewire.connectors.base.budget import UnlimitedBudget
-from tradewire.connectors.base.contract import Call, ConnectorContract
+from tradewire.connectors.base.contract import Call, ConnectorContract, PollWorld
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.shipstation import SPEC
@@ -108,6 +108,14 @@ def capture_deliveries(knobs: FaultKnobs) -> list[tuple[bytes, dict[str, str], d
 
 class TestShipStationContract(ConnectorContract):
     spec = SPEC
+
+    def poll_world(self) -> PollWorld | None:
+        app = sandbox()
+        state = app.state.shipstation
+        for n in range(3):
+            state.upsert_order(order_to_createorder(order(n)))
+            state.ship_order(order(n).id, [[("a", 3)], [("b", 1)]], notify=False)
+        return PollWorld(CONNECTION, httpx.ASGITransport(app=app), "shipments", 6)
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         app = sandbox()
@@ -201,6 +209,9 @@ class TestShipStationContract(ConnectorContract):
     def signed_delivery(self) -> tuple[bytes, dict[str, str], Connection] | None:
         body, headers, _ = capture_deliveries(FaultKnobs(seed=1))[0]
         return body, headers, CONNECTION
+
+    def delivery_query(self) -> dict[str, str]:
+        return {"token": TOKEN}
 
     def redelivery(self) -> tuple[dict[str, str], dict[str, str]] | None:
         deliveries = capture_deliveries(FaultKnobs(duplicate_webhook_rate=1.0, seed=1))

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tradewire.connectors.base.contract import Call, ConnectorContract
+from tradewire.connectors.base.contract import Call, ConnectorContract, PollWorld
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.shopify import SPEC
@@ -57,6 +57,11 @@ def _call(app: Any, token: str = TOKEN, *, action: str = "get") -> Call:
 
 class TestShopifyContract(ConnectorContract):
     spec = SPEC
+
+    def poll_world(self) -> PollWorld | None:
+        app = _sandbox()
+        app.state.shop.create_orders(5)
+        return PollWorld(CONNECTION, httpx.ASGITransport(app), "orders", 5)
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         app = _sandbox()

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from tradewire.canonical import InventoryLevel
-from tradewire.connectors.base.contract import Call, ConnectorContract
+from tradewire.connectors.base.contract import Call, ConnectorContract, PollWorld
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.walmart import SPEC
@@ -64,6 +64,11 @@ def _call(app: Any, secret: str = CLIENT_SECRET, *, action: str = "get") -> Call
 
 class TestWalmartContract(ConnectorContract):
     spec = SPEC
+
+    def poll_world(self) -> PollWorld | None:
+        app = _sandbox()
+        app.state.walmart.create_orders(5)
+        return PollWorld(CONNECTION, httpx.ASGITransport(app), "orders", 5)
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         app = _sandbox()

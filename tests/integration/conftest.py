@@ -238,13 +238,6 @@ def build_tenant(
     return World(settings, store, client, shopify_id, netsuite_id, shop_secret, ns_secrets, server, shop)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """A fresh migrated database: a SQLite file, or a PostgreSQL schema."""
-    url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    return url
-
-
 @pytest.fixture
 def world_factory(db_url: str) -> Iterator[Callable[..., World]]:
     """Builds the test's world (optionally with API settings such as ``token``); cleans up after."""

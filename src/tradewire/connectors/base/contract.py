@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import unittest
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NoReturn
 
+import httpx
 import pytest
 
 from tradewire.connectors.base.sandbox import FaultKnobs
@@ -27,6 +29,17 @@ from tradewire.connectors.base.spec import Connection, ConnectorSpec
 from tradewire.errors import AuthError, PermanentError, RetryableError, VendorRateLimited, WebhookRejected
 
 Call = Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class PollWorld:
+    """What a store-backed poll check needs: the connection, the sandbox's transport, what to expect."""
+
+    connection: Connection
+    transport: httpx.AsyncBaseTransport
+    stream: str
+    records: int
+    """How many records the first poll must store (each once)."""
 
 
 class ConnectorContract:
@@ -69,6 +82,18 @@ class ConnectorContract:
 
     def redelivery(self) -> tuple[dict[str, str], dict[str, str]] | None:
         """Headers of the same event delivered twice by the sandbox, or None."""
+        return None
+
+    def delivery_query(self) -> dict[str, str]:
+        """The query string the vendor's deliveries carry (ShipStation's secret token), usually none."""
+        return {}
+
+    def poll_world(self) -> PollWorld | None:
+        """A fresh sandbox with records to poll, the connection to it and the transport reaching it.
+
+        ``tests/contract/test_connectors_on_stores.py`` polls it through the platform's polling
+        service on SQLite and PostgreSQL. None when the connector polls nothing.
+        """
         return None
 
     # --- helpers ------------------------------------------------------------------------------
