@@ -196,6 +196,34 @@ def loop(limited: bool) -> Harness:
     return Harness(server, lambda budget: LoopClient.from_connection(connection, budget), call)
 
 
+def businesscentral(limited: bool) -> Harness:
+    from tradewire.connectors.businesscentral.client import BusinessCentralClient
+    from tradewire.connectors.businesscentral.sandbox import create_sandbox
+    from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets, BusinessCentralSettings
+
+    creds = {"client_id": secrets.token_hex(8), "client_secret": secrets.token_hex(16)}
+    company = "824820a2-508c-ed11-aada-000d3a298ab3"
+    lifted = {} if limited else {"rate_limit_requests": 10**9, "concurrency_limit": 1000, "queue_size": 10**6}
+    app = create_sandbox(tenant_id="bench", company_id=company, items=CATALOG, **creds, **lifted)
+    server = LoopbackServer(app).start()
+    settings = BusinessCentralSettings(
+        tenant_id="bench",
+        company_id=company,
+        base_url=server.url,
+        authority_url=server.url,
+        max_concurrency=5 if limited else 64,
+    )
+    secrets_ = BusinessCentralSecrets.model_validate(creds)
+    rng = random.Random(2)
+    skus = [sku for sku, _, _ in CATALOG]
+
+    async def call(client: BusinessCentralClient) -> float:
+        await client.items_by_number([rng.choice(skus)])
+        return 1.0
+
+    return Harness(server, lambda budget: BusinessCentralClient(settings, secrets_, budget=budget), call)
+
+
 CASES: dict[str, Case] = {
     "shopify": Case(
         "shopify", "GraphQL order (full, 50 lines)", "cost points",
@@ -220,5 +248,9 @@ CASES: dict[str, Case] = {
     "loop": Case(
         "loop", "GET /warehouse/return/details", "requests",
         "sandbox 10 requests/s, burst 20 [unverified: Loop publishes no number]", 10.0, 20.0, loop,
+    ),
+    "businesscentral": Case(
+        "businesscentral", "GET items?$filter=number eq …", "requests",
+        "6,000 requests per 5 min per user (20/s), 5 concurrent", 20.0, 100.0, businesscentral,
     ),
 }  # fmt: skip
