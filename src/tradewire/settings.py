@@ -44,6 +44,12 @@ class ApiSettings(BaseModel):
     token: SecretStr | None = Field(
         default=None, description="Bearer token required on /v1 (webhooks are signed by vendors instead)."
     )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Where vendors reach this deployment (https://tradewire.example.com): the base of the "
+        "webhook URLs Tradewire registers itself (Business Central subscriptions). Unset: none are registered.",
+    )
 
 
 class WorkerSettings(BaseModel):

@@ -28,9 +28,12 @@ from tradewire.connectors.businesscentral.sandbox import BusinessCentralSandbox,
 from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets, BusinessCentralSettings
 from tradewire.connectors.businesscentral.subscriptions import ensure_subscription
 from tradewire.connectors.shopify.sandbox_shop import SandboxOptions, SandboxShop
+from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.port import RunState
 from tradewire.services.demo_world import CATALOG
+from tradewire.services.polling import PollingService
 from tradewire.services.processes import build_ingest
+from tradewire.tenancy.connections import ConnectionCache
 from tradewire.tenancy.secrets import SecretBox
 
 if TYPE_CHECKING:
@@ -149,3 +152,44 @@ def test_the_real_receiver_answers_the_handshake_and_stores_one_message_per_noti
     assert len(bc.subscriptions()) == 1
     assert [d["state"] for d in bc.delivery_log()] == ["delivered"]
     assert world.runs() == []  # customer notifications start no flow
+
+
+def test_the_scheduler_keeps_business_central_subscriptions_alive(
+    bc_world: tuple[World, BusinessCentralSandbox],
+) -> None:
+    world, bc = bc_world
+    store = world.store
+    box = SecretBox(world.settings.secret_key.get_secret_value())
+    for other in store.connections_of(["shopify"]):  # their shops are not served here; only the job matters
+        store.set_connection_status(other.id, "paused", "not part of this test")
+    client = store.create_client(store.create_partner(f"Partner {uuid.uuid4().hex[:6]}"), "Retailer with webhooks")
+    connection_id = store.create_connection(
+        client, "businesscentral", "Business Central (webhooks)",
+        {"tenant_id": TENANT, "company_id": COMPANY, "base_url": world.netsuite_server.url,
+         "authority_url": world.netsuite_server.url, "webhook_resources": ["customers"]},
+        box.seal(world.ns_secrets),
+    )  # fmt: skip
+    ingest = build_ingest(world.settings, store)
+    receiver = LoopbackServer(create_app(world.settings, store, ingest)).start()
+    bc.set_knobs(FaultKnobs())
+    service = PollingService(
+        store, DbExecutor(threads=1), ConnectionCache(store, box, ttl=0.0), public_url=receiver.url + "/"
+    )
+
+    async def tick() -> dict[str, int]:
+        service._due.clear()
+        return await service.tick()
+
+    try:
+        first = asyncio.run(tick())
+        assert first["job_failures"] == 0
+        assert first["jobs"] == 2, "one job per Business Central connection (the other has no resources)"
+        [subscription] = bc.subscriptions()
+        assert subscription["notificationUrl"] == f"{receiver.url}/webhooks/businesscentral/{connection_id}"
+        second = asyncio.run(tick())
+        assert second["job_failures"] == 0
+        assert len(bc.subscriptions()) == 1, "a live subscription is left alone, not registered again"
+    finally:
+        receiver.stop()
+        asyncio.run(ingest.batcher.aclose())
+        ingest.db.shutdown()

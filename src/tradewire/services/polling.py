@@ -1,4 +1,4 @@
-"""Scheduled polling: the backstop (or only source) of inbound events for every connection.
+"""Scheduled polling (the backstop, or only source, of inbound events) and connection upkeep jobs.
 
 For each connection whose connector declares ``pollers``, each stream is polled every
 ``every_seconds`` (the connector's default, or the connection's ``settings.poll.<stream>``).
@@ -9,6 +9,9 @@ webhook already delivered are duplicates by the same key, so webhooks and polls 
 
 A poll that fails with a retryable error keeps its cursor and tries again next interval; an
 auth error pauses the connection like a run would (nothing is lost: the cursor has not moved).
+
+Connectors may also declare ``jobs`` (e.g. renewing Business Central's webhook subscriptions
+before their 3-day expiry); they run on the same schedule, per connection, with the same rules.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tradewire.connectors import KNOWN_SYSTEMS, get_spec
-from tradewire.connectors.base.spec import ConnectorSpec, PolledRecord, PollStream
+from tradewire.connectors.base.spec import ConnectionJob, ConnectorSpec, JobContext, PolledRecord, PollStream
 from tradewire.errors import AuthError, RetryableError, TradewireError
 from tradewire.observability import metrics
 from tradewire.runtime.budget import StoreRateBudget, merged_limits
@@ -46,6 +49,8 @@ class PollReport:
     duplicates: int = 0
     failed: int = 0
     paused: list[str] = field(default_factory=list)
+    jobs: int = 0
+    job_failures: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """Counters for the scheduler's log."""
@@ -55,6 +60,8 @@ class PollReport:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "poll_failures": self.failed,
+            "jobs": self.jobs,
+            "job_failures": self.job_failures,
         }
 
 
@@ -81,6 +88,7 @@ class PollingService:
         max_pages: int = 50,
         transport: httpx.AsyncBaseTransport | None = None,
         on_enqueued: Callable[[], None] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.store = store
         self.db = db
@@ -89,15 +97,16 @@ class PollingService:
         self.max_pages = max_pages
         self.transport = transport
         self.on_enqueued = on_enqueued
+        self.public_url = public_url.rstrip("/") if public_url else None
         self._due: dict[tuple[str, str], datetime] = {}
 
     @staticmethod
     def polling_systems() -> list[str]:
-        """Systems whose connector declares at least one stream to poll."""
-        return [system for system in KNOWN_SYSTEMS if get_spec(system).pollers]
+        """Systems whose connector declares a stream to poll or a job to run."""
+        return [system for system in KNOWN_SYSTEMS if get_spec(system).pollers or get_spec(system).jobs]
 
     async def tick(self) -> dict[str, int]:
-        """Poll every stream that is due; returns counters."""
+        """Poll every stream and run every job that is due; returns counters."""
         report = PollReport()
         systems = self.polling_systems()
         if not systems:
@@ -116,7 +125,53 @@ class PollingService:
                     continue
                 self._due[key] = now + timedelta(seconds=interval)
                 await self.poll(resolved, spec, stream, report)
+            for job in spec.jobs:
+                key = (record.id, f"job:{job.name}")
+                if self._due.get(key, now) > now:
+                    continue
+                self._due[key] = now + timedelta(seconds=job.every_seconds)
+                await self.run_job(resolved, spec, job, report)
         return report.as_dict()
+
+    async def run_job(
+        self, resolved: ResolvedConnection, spec: ConnectorSpec, job: ConnectionJob, report: PollReport
+    ) -> None:
+        """Run one upkeep job of one connection; failures are logged, never raised."""
+        connection = resolved.connection
+        webhook_url = f"{self.public_url}/webhooks/{spec.system}/{connection.id}" if self.public_url else None
+        context = JobContext(now=self.clock(), webhook_url=webhook_url)
+        report.jobs += 1
+        with client_scope(connection.client_id):
+            try:
+                outcome = await job.run(connection, self._budget(resolved, spec), self.transport, context)
+            except AuthError as exc:
+                report.job_failures += 1
+                await self._pause(resolved, spec, f"credentials refused by job {job.name}: {exc}", report)
+            except Exception:
+                report.job_failures += 1
+                log.exception("job %s of %s failed", job.name, connection.id, extra={"connection": connection.id})
+            else:
+                log.info("job %s of %s: %s", job.name, connection.id, outcome, extra={"connection": connection.id})
+
+    def _budget(self, resolved: ResolvedConnection, spec: ConnectorSpec) -> StoreRateBudget:
+        connection = resolved.connection
+        return StoreRateBudget(
+            self.store,
+            self.db,
+            client_id=connection.client_id,
+            connection_id=connection.id,
+            limits=merged_limits(spec.rate_limits, resolved.budgets),
+            clock=self.clock,
+            max_inline_wait=30.0,
+        )
+
+    async def _pause(self, resolved: ResolvedConnection, spec: ConnectorSpec, reason: str, report: PollReport) -> None:
+        connection = resolved.connection
+        await self.db.call(self.store.set_connection_status, connection.id, "paused", reason)
+        self.connections.forget(connection.id)
+        report.paused.append(connection.id)
+        metrics.CONNECTIONS_PAUSED.labels(system=spec.system).inc()
+        log.error("connection paused", extra={"connection": connection.id, "reason": reason})
 
     async def poll(
         self, resolved: ResolvedConnection, spec: ConnectorSpec, stream: PollStream, report: PollReport
@@ -126,16 +181,7 @@ class PollingService:
         report.polled += 1
         with client_scope(connection.client_id):
             cursor = await self.db.call(self.store.get_cursor, connection.id, stream.name)
-            budget = StoreRateBudget(
-                self.store,
-                self.db,
-                client_id=connection.client_id,
-                connection_id=connection.id,
-                limits=merged_limits(spec.rate_limits, resolved.budgets),
-                clock=self.clock,
-                max_inline_wait=30.0,
-            )
-            poller = stream.open(connection, budget, self.transport)
+            poller = stream.open(connection, self._budget(resolved, spec), self.transport)
             try:
                 pages = 0
                 async for page in poller.pages(cursor, now=self.clock()):
@@ -145,13 +191,8 @@ class PollingService:
                         break
             except AuthError as exc:
                 report.failed += 1
-                reason = f"credentials refused while polling {stream.name}: {exc}"
-                await self.db.call(self.store.set_connection_status, connection.id, "paused", reason)
-                self.connections.forget(connection.id)
-                report.paused.append(connection.id)
                 metrics.POLLS.labels(system=spec.system, outcome="paused").inc()
-                metrics.CONNECTIONS_PAUSED.labels(system=spec.system).inc()
-                log.error("connection paused", extra={"connection": connection.id, "reason": reason})
+                await self._pause(resolved, spec, f"credentials refused while polling {stream.name}: {exc}", report)
             except (RetryableError, TradewireError) as exc:
                 report.failed += 1
                 kind = "retryable" if isinstance(exc, RetryableError) else "failed"

@@ -85,6 +85,7 @@ def build_scheduler(
         clock=utcnow,
         max_pages=settings.scheduler.poll_max_pages,
         transport=transport,
+        public_url=settings.api.public_url,
     )
     return Scheduler(
         store,

@@ -8,7 +8,7 @@ inherited.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -281,6 +281,36 @@ class OrderSink(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class JobContext:
+    """What a connection job may need besides the connection.
+
+    Attributes:
+        now: the scheduler's time.
+        webhook_url: where this connection's deliveries reach Tradewire
+            (``<api.public_url>/webhooks/<system>/<connection id>``), or None when no public URL is set.
+    """
+
+    now: datetime
+    webhook_url: str | None
+
+
+ConnectionJobRun = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None", JobContext], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class ConnectionJob:
+    """Upkeep the scheduler's leader runs for every active connection of the system.
+
+    E.g. renewing Business Central's webhook subscriptions before they expire. ``run`` returns one
+    line saying what it did; an auth error pauses the connection like a run would.
+    """
+
+    name: str
+    every_seconds: float
+    run: ConnectionJobRun
+
+
 OrderSinkFactory = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None"], OrderSink]
 OrderReaderFactory = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None"], OrderReader]
 SandboxFactory = Callable[..., Any]
@@ -305,4 +335,5 @@ class ConnectorSpec:
     writes: Mapping[str, Writes] = field(default_factory=dict)
     """Request bodies by the canonical object they are made from (``order``, ``shipment``, ``inventory``…)."""
     pollers: tuple[PollStream, ...] = ()
+    jobs: tuple[ConnectionJob, ...] = ()
     capabilities: tuple[str, ...] = field(default=())

@@ -16,7 +16,7 @@ from typing import Any
 
 from tradewire.canonical import Customer, Order
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
+from tradewire.connectors.base.spec import ConnectionJob, ConnectorSpec, Reads, Writes
 from tradewire.connectors.businesscentral.mapping import (
     customer_to_bc,
     customer_to_canonical,
@@ -28,6 +28,7 @@ from tradewire.connectors.businesscentral.polling import POLL_STREAMS
 from tradewire.connectors.businesscentral.sandbox import create_sandbox
 from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets, BusinessCentralSettings
 from tradewire.connectors.businesscentral.sink import make_order_sink
+from tradewire.connectors.businesscentral.subscriptions import keep_subscriptions
 from tradewire.connectors.businesscentral.webhooks import WEBHOOKS
 
 _PREVIEW = BusinessCentralSettings(
@@ -71,6 +72,8 @@ SPEC = ConnectorSpec(
         "customer": Writes(preview_customer, "customers POST body"),
     },
     pollers=POLL_STREAMS,
+    # Subscriptions live 3 days and are renewed a day ahead: checking every 6 hours leaves 3 tries.
+    jobs=(ConnectionJob("subscriptions", every_seconds=6 * 3600.0, run=keep_subscriptions),),
     capabilities=("order_sink", "customer_sink", "item_lookup", "webhooks", "polling", "batch", "sandbox"),
 )
 

@@ -80,6 +80,11 @@ class BusinessCentralSettings(BaseModel):
     request_timeout_seconds: float = Field(
         default=60.0, gt=0, le=600, description="Seconds to wait for connect, read and write of one request."
     )
+    webhook_resources: tuple[str, ...] = Field(
+        default=(),
+        description="Entities to keep webhook subscriptions on (e.g. salesOrders, customers); the scheduler "
+        "creates them and renews each a day before its 3-day expiry. Needs api.public_url and webhook_client_state.",
+    )
     poll_overlap_seconds: float = Field(
         default=120.0,
         ge=0,
