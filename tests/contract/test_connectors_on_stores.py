@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from tradewire.connectors import KNOWN_SYSTEMS
 from tradewire.connectors.base.contract import ConnectorContract
 from tradewire.connectors.base.spec import Connection
+from tradewire.errors import NotFound
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.factory import open_store
 from tradewire.runtime.store.port import Store
@@ -139,5 +140,44 @@ def test_a_poll_stores_each_record_once_and_keeps_its_cursor(system: str, db_url
         assert stored_messages(store, world.connection.id) == world.records
         with client_scope(client):
             assert (store.get_cursor(world.connection.id, world.stream) or "") >= cursor, "the cursor went back"
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("system", sorted(CONTRACTS))
+def test_a_delivery_to_an_unknown_or_foreign_connection_is_refused_and_stores_nothing(
+    system: str, sqlite_url: str
+) -> None:
+    suite = contract(system)
+    delivery = suite.signed_delivery()
+    if delivery is None:
+        pytest.skip(f"{system} receives no webhooks")
+    body, headers, connection = delivery
+    store = open_store(sqlite_url)
+    tenant(store, connection)
+    other_system = "netsuite" if system != "netsuite" else "shopify"
+    foreign = Connection(f"{connection.id}-other", connection.client_id, other_system, {}, {"x": "y"})
+    tenant(store, foreign)
+    settings = Settings(secret_key=SECRET_KEY, database={"url": sqlite_url})
+
+    async def scenario() -> list[str]:
+        ingest = build_ingest(settings, store)
+        refusals: list[str] = []
+        try:
+            for connection_id in ("no-such-connection", foreign.id):
+                try:
+                    await ingest.receive(system, connection_id, body, headers, suite.delivery_query())
+                except NotFound as exc:
+                    refusals.append(str(exc))
+            return refusals
+        finally:
+            await ingest.batcher.aclose()
+            ingest.db.shutdown()
+
+    try:
+        refusals = asyncio.run(scenario())
+        assert len(refusals) == 2, "both deliveries are refused as not found (404)"
+        assert "no-such-connection" in refusals[0]
+        assert stored_messages(store, connection.id) == 0
     finally:
         store.close()
