@@ -21,10 +21,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from tradewire.connectors.amazon.mapping import ORDER_CHANGE, unwrap_notification
 from tradewire.connectors.amazon.settings import AmazonSecrets, AmazonSettings
+from tradewire.connectors.base.connection import parse_secrets, parse_settings
 from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, SingleDelivery
 from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
 
@@ -35,19 +34,11 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 def _settings(connection: Connection) -> AmazonSettings:
-    try:
-        return AmazonSettings.model_validate(dict(connection.settings))
-    except ValidationError as exc:
-        raise ConfigError(
-            f"Amazon connection {connection.id} has invalid settings: {exc.error_count()} problem(s)"
-        ) from None
+    return parse_settings(AmazonSettings, connection, "Amazon")
 
 
 def _relay_secrets(connection: Connection) -> list[str]:
-    try:
-        secrets = AmazonSecrets.model_validate(dict(connection.secrets))
-    except ValidationError:
-        raise ConfigError(f"Amazon connection {connection.id} has incomplete secrets") from None
+    secrets = parse_secrets(AmazonSecrets, connection, "Amazon")
     found = secrets.relay_secrets()
     if not found:
         raise ConfigError(f"Amazon connection {connection.id} has no relay_secret: notifications cannot be checked")

@@ -41,13 +41,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from tradewire.connectors.base.auth import verify_hmac_base64
+from tradewire.connectors.base.connection import parse_secrets
 from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, SingleDelivery
 from tradewire.connectors.loop.schemas import parse_loop_time
 from tradewire.connectors.loop.settings import LoopSecrets
-from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
+from tradewire.errors import WebhookIgnored, WebhookRejected
 
 SIGNATURE_HEADER = "x-loop-signature"
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -95,10 +94,7 @@ def epoch_microseconds(moment: datetime) -> int:
 
 
 def _secrets(connection: Connection) -> LoopSecrets:
-    try:
-        return LoopSecrets.model_validate(dict(connection.secrets))
-    except ValidationError:
-        raise ConfigError(f"Loop connection {connection.id} lacks api_key/webhook_secret in its secrets") from None
+    return parse_secrets(LoopSecrets, connection, "Loop")
 
 
 def json_object(body: bytes) -> dict[str, Any]:

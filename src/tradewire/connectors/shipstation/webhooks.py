@@ -22,10 +22,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from pydantic import ValidationError
 
+from tradewire.connectors.base.connection import parse_secrets, parse_settings
 from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, SingleDelivery
 from tradewire.connectors.shipstation.schemas import SsNotification
 from tradewire.connectors.shipstation.settings import ShipStationSecrets, ShipStationSettings, resource_url_problem
-from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
+from tradewire.errors import WebhookIgnored, WebhookRejected
 
 TOKEN_PARAM = "token"  # noqa: S105 - the query parameter's name, not a secret
 MAX_BODY_BYTES = 16 * 1024
@@ -40,22 +41,11 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 def _settings(connection: Connection) -> ShipStationSettings:
-    try:
-        return ShipStationSettings.model_validate(dict(connection.settings))
-    except ValidationError as exc:
-        raise ConfigError(
-            f"ShipStation connection {connection.id} has invalid settings: {exc.error_count()} problem(s)"
-        ) from None
+    return parse_settings(ShipStationSettings, connection, "ShipStation")
 
 
 def _secrets(connection: Connection) -> ShipStationSecrets:
-    try:
-        return ShipStationSecrets.model_validate(dict(connection.secrets))
-    except ValidationError:
-        raise ConfigError(
-            f"ShipStation connection {connection.id} lacks api_key/api_secret/webhook_token (24+ characters) in its "
-            "secrets"
-        ) from None
+    return parse_secrets(ShipStationSecrets, connection, "ShipStation")
 
 
 def token_matches(given: str, tokens: list[str]) -> bool:

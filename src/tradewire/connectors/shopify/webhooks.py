@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from tradewire.connectors.base.auth import verify_hmac_base64
+from tradewire.connectors.base.connection import parse_secrets, parse_settings
 from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, SingleDelivery
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
-from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
+from tradewire.errors import WebhookIgnored, WebhookRejected
 
 HMAC_HEADER = "x-shopify-hmac-sha256"
 TOPIC_HEADER = "x-shopify-topic"
@@ -42,21 +41,11 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _settings(connection: Connection) -> ShopifySettings:
-    try:
-        return ShopifySettings.model_validate(dict(connection.settings))
-    except ValidationError as exc:
-        raise ConfigError(
-            f"Shopify connection {connection.id} has invalid settings: {exc.error_count()} problem(s)"
-        ) from None
+    return parse_settings(ShopifySettings, connection, "Shopify")
 
 
 def _secrets(connection: Connection) -> ShopifySecrets:
-    try:
-        return ShopifySecrets.model_validate(dict(connection.secrets))
-    except ValidationError:
-        raise ConfigError(
-            f"Shopify connection {connection.id} lacks client_secret/access_token in its secrets"
-        ) from None
+    return parse_secrets(ShopifySecrets, connection, "Shopify")
 
 
 def parse_timestamp(value: str) -> datetime | None:

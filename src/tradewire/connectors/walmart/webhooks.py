@@ -29,8 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from pydantic import ValidationError
-
+from tradewire.connectors.base.connection import parse_secrets, parse_settings
 from tradewire.connectors.base.spec import NO_QUERY, Connection, HandshakeReply, InboundEvent, SingleDelivery
 from tradewire.connectors.walmart.settings import WalmartSecrets, WalmartSettings
 from tradewire.errors import ConfigError, WebhookIgnored, WebhookRejected
@@ -52,12 +51,7 @@ def settings_of(connection: Connection) -> WalmartSettings:
     Raises:
         ConfigError: invalid settings.
     """
-    try:
-        return WalmartSettings.model_validate(dict(connection.settings))
-    except ValidationError as exc:
-        raise ConfigError(
-            f"Walmart connection {connection.id} has invalid settings: {exc.error_count()} problem(s)"
-        ) from None
+    return parse_settings(WalmartSettings, connection, "Walmart")
 
 
 def secrets_of(connection: Connection) -> WalmartSecrets:
@@ -66,10 +60,7 @@ def secrets_of(connection: Connection) -> WalmartSecrets:
     Raises:
         ConfigError: client_id/client_secret missing.
     """
-    try:
-        return WalmartSecrets.model_validate(dict(connection.secrets))
-    except ValidationError:
-        raise ConfigError(f"Walmart connection {connection.id} lacks client_id/client_secret in its secrets") from None
+    return parse_secrets(WalmartSecrets, connection, "Walmart")
 
 
 def _secret(value: Any, what: str, connection: Connection) -> str:
