@@ -10,12 +10,13 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from tradewire.connectors.base.budget import RateBudget, UnlimitedBudget
-from tradewire.errors import VendorAuthError, VendorRateLimited, VendorRejected, VendorRetryable
+from tradewire.errors import VendorAuthError, VendorError, VendorRateLimited, VendorRejected, VendorRetryable
 
 BodyClassifier = Callable[[httpx.Response], None]
 ErrorDescriber = Callable[[httpx.Response], str | None]
@@ -187,3 +188,55 @@ def json_body(response: httpx.Response, *, system: str, what: str) -> Any:
             status=response.status_code,
             system=system,
         ) from exc
+
+
+@dataclass(frozen=True)
+class ErrorFamily:
+    """A connector's error classes, one per kind the runtime acts on, and how to word them.
+
+    Attributes:
+        vendor: the vendor's name as people know it ("ShipStation").
+        system: the system id carried on every error.
+        throttled: the 429 class; ``unavailable``: 5xx/timeouts; ``auth``: 401/403.
+        throttle_hint: what the vendor's limit is, for the 429 message ("over the per-minute limit").
+        auth_hint: what to check when credentials are refused ("wrong key, or missing the 'Returns' scope").
+    """
+
+    vendor: str
+    system: str
+    throttled: type[VendorRateLimited]
+    unavailable: type[VendorRetryable]
+    auth: type[VendorAuthError]
+    throttle_hint: str = "429"
+    auth_hint: str = "the credentials"
+
+
+def error_reason(exc: VendorError) -> str:
+    """The vendor's own words for an error: the described reason, else the body, else the message."""
+    return str(exc.detail.get("reason") or exc.detail.get("body") or exc.message)
+
+
+def translate_common(exc: VendorError, family: ErrorFamily, what: str) -> VendorError | None:
+    """The connector's class for a throttled, unavailable or refused-credentials error; None for other 4xx.
+
+    The caller words its own rejections (a 404, a vendor error code) after this returns None.
+    """
+    reason = error_reason(exc)
+    detail = {**exc.detail, "what": what}
+    if isinstance(exc, VendorRateLimited):
+        return family.throttled(
+            f"{family.vendor} throttled {what} ({family.throttle_hint}): {reason}",
+            status=exc.status, system=family.system, retry_after=exc.retry_after, detail=detail,
+        )  # fmt: skip
+    if isinstance(exc, VendorRetryable):
+        status = f" ({exc.status})" if exc.status else ""
+        return family.unavailable(
+            f"{family.vendor} failed {what}{status}: {reason}",
+            status=exc.status, system=family.system, retry_after=exc.retry_after, detail=detail,
+        )  # fmt: skip
+    if isinstance(exc, VendorAuthError):
+        return family.auth(
+            f"{family.vendor} refused {family.auth_hint} for {what} ({exc.status}): {reason}",
+            status=exc.status, system=family.system, detail=detail,
+        )  # fmt: skip
+    return None

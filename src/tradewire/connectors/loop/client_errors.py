@@ -12,6 +12,7 @@ import json
 import httpx
 from pydantic import ValidationError
 
+from tradewire.connectors.base.http import ErrorFamily, error_reason, translate_common
 from tradewire.connectors.loop.schemas import LoopErrorBody
 from tradewire.errors import VendorAuthError, VendorError, VendorRateLimited, VendorRejected, VendorRetryable
 
@@ -110,6 +111,16 @@ def _code_of(body_text: str) -> str | None:
         return None
 
 
+FAMILY = ErrorFamily(
+    vendor="Loop",
+    system=SYSTEM,
+    throttled=LoopRateLimited,
+    unavailable=LoopUnavailable,
+    auth=LoopAuthError,
+    auth_hint="the API key (wrong key, revoked, or missing the 'Returns' scope)",
+)
+
+
 def translate(exc: VendorError, what: str) -> LoopError:
     """The ``LoopError`` for an error ``VendorHttp`` classified (``what`` names the call for people).
 
@@ -117,33 +128,11 @@ def translate(exc: VendorError, what: str) -> LoopError:
     ``LoopAuthError``; ``UNPROCESSABLE_FLAGGED_RETURN`` → ``LoopUnprocessable``; 404 → ``LoopNotFound``;
     other 4xx → ``LoopRejected`` (with Loop's ``code`` in ``detail`` when it sent one).
     """
-    reason = str(exc.detail.get("reason") or exc.detail.get("body") or exc.message)
+    common = translate_common(exc, FAMILY, what)
+    if common is not None:
+        return common  # type: ignore[return-value]  # FAMILY's classes are all LoopError
+    reason = error_reason(exc)
     detail = {**exc.detail, "what": what}
-    if isinstance(exc, VendorRateLimited):
-        return LoopRateLimited(
-            f"Loop throttled {what} (429): {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            retry_after=exc.retry_after,
-            detail=detail,
-        )
-    if isinstance(exc, VendorRetryable):
-        status = f" ({exc.status})" if exc.status else ""
-        return LoopUnavailable(
-            f"Loop failed {what}{status}: {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            retry_after=exc.retry_after,
-            detail=detail,
-        )
-    if isinstance(exc, VendorAuthError):
-        return LoopAuthError(
-            f"Loop refused the API key for {what} ({exc.status}; wrong key, revoked, or missing the 'Returns' "
-            f"scope): {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            detail=detail,
-        )
     body_text = str(exc.detail.get("body") or "")
     code = _code_of(body_text) or next((c for c in UNPROCESSABLE_CODES if c in body_text), None)
     if code:

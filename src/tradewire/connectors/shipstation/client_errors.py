@@ -9,6 +9,7 @@ import httpx
 from pydantic import ValidationError
 
 from tradewire.connectors.base.budget import RateBudget
+from tradewire.connectors.base.http import ErrorFamily, error_reason, translate_common
 from tradewire.connectors.shipstation.schemas import SsErrorBody
 from tradewire.errors import (
     PermanentError,
@@ -59,36 +60,27 @@ def describe_error(response: httpx.Response) -> str | None:
     return body.describe()
 
 
+FAMILY = ErrorFamily(
+    vendor="ShipStation",
+    system=SYSTEM,
+    throttled=ShipStationRateLimited,
+    unavailable=ShipStationUnavailable,
+    auth=ShipStationAuthError,
+    throttle_hint="over the per-minute limit",
+    auth_hint="the API key/secret",
+)
+
+
 def translate(exc: VendorError, what: str) -> ShipStationError:
     """The ShipStation error for a classified vendor error raised while doing ``what``."""
-    reason = str(exc.detail.get("reason") or exc.detail.get("body") or exc.message)
-    detail = {**exc.detail, "what": what}
-    if isinstance(exc, VendorRateLimited):
-        return ShipStationRateLimited(
-            f"ShipStation throttled {what} (over the per-minute limit): {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            retry_after=exc.retry_after,
-            detail=detail,
-        )
-    if isinstance(exc, VendorRetryable):
-        status = f" ({exc.status})" if exc.status else ""
-        return ShipStationUnavailable(
-            f"ShipStation failed {what}{status}: {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            retry_after=exc.retry_after,
-            detail=detail,
-        )
-    if isinstance(exc, VendorAuthError):
-        return ShipStationAuthError(
-            f"ShipStation refused the API key/secret for {what}: {reason}",
-            status=exc.status,
-            system=SYSTEM,
-            detail=detail,
-        )
+    common = translate_common(exc, FAMILY, what)
+    if common is not None:
+        return common  # type: ignore[return-value]  # FAMILY's classes are all ShipStationError
     return ShipStationRejected(
-        f"ShipStation rejected {what}: {reason}", status=exc.status, system=SYSTEM, detail=detail
+        f"ShipStation rejected {what}: {error_reason(exc)}",
+        status=exc.status,
+        system=SYSTEM,
+        detail={**exc.detail, "what": what},
     )
 
 
