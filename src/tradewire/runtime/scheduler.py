@@ -47,6 +47,7 @@ class Scheduler:
         self.is_leader = False
         self._last_purge: datetime | None = None
         self.jobs = list(jobs)
+        self._job_tasks: dict[int, asyncio.Task[None]] = {}
 
     async def tick(self) -> dict[str, int]:
         """One round: lead if possible, then sweep. Returns what the sweeps did."""
@@ -66,19 +67,47 @@ class Scheduler:
             cutoff = now - timedelta(days=self.settings.retention_days)
             done["purged"] = await self.db.call(self.store.purge_succeeded, cutoff)
             self._last_purge = now
-        for job in self.jobs:
-            try:
-                done |= await job()
-            except Exception:
-                log.exception("scheduled job failed")
+        self.start_jobs()
         return done
 
+    def start_jobs(self) -> None:
+        """Start each job that is not still running from an earlier tick, in its own task.
+
+        Jobs (polling every connector) can take seconds; run inline they would delay the lease
+        sweeps above, so they run beside them and a slow one is simply not started twice.
+        """
+        for index, job in enumerate(self.jobs):
+            running = self._job_tasks.get(index)
+            if running is None or running.done():
+                self._job_tasks[index] = asyncio.create_task(self._run_job(job), name=f"scheduler-job-{index}")
+
+    @staticmethod
+    async def _run_job(job: Callable[[], Awaitable[dict[str, int]]]) -> None:
+        try:
+            counters = await job()
+        except Exception:
+            log.exception("scheduled job failed")
+        else:
+            if any(counters.values()):
+                log.info("scheduled job done", extra={"counters": counters})
+
+    async def stop_jobs(self) -> None:
+        """Cancel running jobs (their work is transactional: a cancelled poll re-reads its last page)."""
+        tasks = [task for task in self._job_tasks.values() if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._job_tasks.clear()
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Tick until ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("scheduler tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.tick_seconds)
+        """Tick until ``stop`` is set, then stop the jobs still running."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("scheduler tick failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.tick_seconds)
+        finally:
+            await self.stop_jobs()
