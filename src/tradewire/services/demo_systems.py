@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from tradewire.connectors import get_spec
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
+from tradewire.errors import ConfigError
 from tradewire.runtime.store.port import Store
 from tradewire.tenancy.secrets import SecretBox
 
@@ -101,21 +102,61 @@ class DemoErp(Protocol):
         ...
 
 
+def start_sandbox(system: str, **kwargs: Any) -> LoopbackServer:
+    """The connector's sandbox (``SPEC.sandbox(**kwargs)``) served on a free loopback port."""
+    factory = get_spec(system).sandbox
+    if factory is None:
+        raise ConfigError(f"{system} has no sandbox")
+    return LoopbackServer(factory(**kwargs)).start()
+
+
+class NotifyingChannel:
+    """What channels whose sandbox sends notifications through ``WebhookSender`` share.
+
+    Subclasses set ``created_topic`` (prefix of the delivery topic that announces an order) and
+    ``order_field`` (the delivery-log field naming the order), and ``state`` is the sandbox's state.
+    """
+
+    server: LoopbackServer
+    created_topic = ""
+    order_field = "object_id"
+
+    @property
+    def state(self) -> Any:
+        """The sandbox's state object (``app.state.<system>``)."""
+        raise NotImplementedError
+
+    def pending_deliveries(self) -> int:
+        return int(self.state.sender.busy)
+
+    def first_sent(self) -> dict[str, float]:
+        first: dict[str, float] = {}
+        for delivery in self.state.delivery_log():
+            sent = delivery["first_sent_at"]
+            if str(delivery["topic"]).startswith(self.created_topic) and sent is not None:
+                name = str(delivery[self.order_field])
+                first[name] = min(first.get(name, sent), sent)
+        return first
+
+    def deliveries(self) -> tuple[int, int]:
+        log = self.state.delivery_log()
+        return len(log), sum(1 for d in log if d["duplicate"])
+
+
 # --- Shopify -------------------------------------------------------------------------------------
 
 
-class ShopifyChannel:
+class ShopifyChannel(NotifyingChannel):
     """The Shopify sandbox: orders created there are signed and sent as ``orders/*`` webhooks."""
 
     system = "shopify"
     display_name = "Shopify"
+    created_topic = "orders/create"
+    order_field = "order_id"
 
     def __init__(self, ctx: SystemContext, erp_connection_id: str) -> None:
         shop_secrets = {"client_secret": secrets.token_hex(24), "access_token": "shpat_" + secrets.token_hex(16)}
-        sandbox = get_spec("shopify").sandbox
-        assert sandbox is not None
-        app = sandbox(knobs=ctx.knobs, catalog=ctx.catalog, seed=ctx.seed, **shop_secrets)
-        self.server = LoopbackServer(app).start()
+        self.server = start_sandbox("shopify", knobs=ctx.knobs, catalog=ctx.catalog, seed=ctx.seed, **shop_secrets)
         self.connection_id = ctx.store.create_connection(
             ctx.client_id,
             "shopify",
@@ -129,9 +170,11 @@ class ShopifyChannel:
         )
 
     @property
-    def shop(self) -> Any:
+    def state(self) -> Any:
         """The sandbox's state (orders, deliveries, knobs)."""
         return self.server.app.state.shop
+
+    shop = state
 
     def subscribe(self, api_url: str) -> None:
         address = f"{api_url}/webhooks/shopify/{self.connection_id}"
@@ -144,37 +187,14 @@ class ShopifyChannel:
     def cancel_order(self, external_id: str) -> None:
         self.shop.cancel_order(int(external_id))
 
-    def pending_deliveries(self) -> int:
-        return int(self.shop.sender.busy)
-
-    def first_sent(self) -> dict[str, float]:
-        return _first_sent(self.shop.delivery_log(), topic_prefix="orders/create", key="order_id")
-
-    def deliveries(self) -> tuple[int, int]:
-        return _delivery_counts(self.shop.delivery_log())
-
     def order_key(self, external_id: str) -> str:
         return f"shopify:{self.connection_id}:{external_id}"
-
-
-def _first_sent(log: list[dict[str, Any]], *, topic_prefix: str, key: str) -> dict[str, float]:
-    first: dict[str, float] = {}
-    for delivery in log:
-        sent = delivery["first_sent_at"]
-        if str(delivery["topic"]).startswith(topic_prefix) and sent is not None:
-            name = str(delivery[key])
-            first[name] = min(first.get(name, sent), sent)
-    return first
-
-
-def _delivery_counts(log: list[dict[str, Any]]) -> tuple[int, int]:
-    return len(log), sum(1 for d in log if d["duplicate"])
 
 
 # --- Amazon --------------------------------------------------------------------------------------
 
 
-class AmazonChannel:
+class AmazonChannel(NotifyingChannel):
     """The SP-API sandbox: ORDER_CHANGE notifications through a relay, orders read with getOrder."""
 
     system = "amazon"
@@ -187,10 +207,7 @@ class AmazonChannel:
             "refresh_token": "Atzr|" + secrets.token_urlsafe(48),
         }
         self.relay_secret = secrets.token_urlsafe(32)
-        sandbox = get_spec("amazon").sandbox
-        assert sandbox is not None
-        app = sandbox(knobs=ctx.knobs, catalog=ctx.catalog, seed=ctx.seed, **creds)
-        self.server = LoopbackServer(app).start()
+        self.server = start_sandbox("amazon", knobs=ctx.knobs, catalog=ctx.catalog, seed=ctx.seed, **creds)
         self.connection_id = ctx.store.create_connection(
             ctx.client_id,
             "amazon",
@@ -202,33 +219,23 @@ class AmazonChannel:
                 "token_url": f"{self.server.url}/auth/o2/token",
                 "routes": {"erp": erp_connection_id},
                 "poll": {"orders": {"every_seconds": 30}},
-                "budgets": _SANDBOX_BUDGETS,
             },
             ctx.box.seal({**creds, "relay_secret": self.relay_secret}),
         )
 
     @property
-    def amazon(self) -> Any:
+    def state(self) -> Any:
         """The sandbox's state."""
         return self.server.app.state.amazon
 
     def subscribe(self, api_url: str) -> None:
-        self.amazon.subscribe(f"{api_url}/webhooks/amazon/{self.connection_id}", self.relay_secret)
+        self.state.subscribe(f"{api_url}/webhooks/amazon/{self.connection_id}", self.relay_secret)
 
     def create_orders(self, count: int) -> list[str]:
-        return [str(order_id) for order_id in self.amazon.create_orders(count)]
+        return [str(order_id) for order_id in self.state.create_orders(count)]
 
     def cancel_order(self, external_id: str) -> None:
-        self.amazon.cancel_order(external_id)
-
-    def pending_deliveries(self) -> int:
-        return int(self.amazon.sender.busy)
-
-    def first_sent(self) -> dict[str, float]:
-        return _first_sent(self.amazon.delivery_log(), topic_prefix="", key="object_id")
-
-    def deliveries(self) -> tuple[int, int]:
-        return _delivery_counts(self.amazon.delivery_log())
+        self.state.cancel_order(external_id)
 
     def order_key(self, external_id: str) -> str:
         return f"amazon:{external_id}"  # Amazon order ids are unique across sellers and connections
@@ -237,11 +244,12 @@ class AmazonChannel:
 # --- Walmart -------------------------------------------------------------------------------------
 
 
-class WalmartChannel:
+class WalmartChannel(NotifyingChannel):
     """The Marketplace sandbox: PO_CREATED / ORDER_UPDATES webhooks with OAUTH endpoint auth."""
 
     system = "walmart"
     display_name = "Walmart"
+    created_topic = "PO_CREATED"
 
     def __init__(self, ctx: SystemContext, erp_connection_id: str) -> None:
         creds = {"client_id": secrets.token_hex(16), "client_secret": secrets.token_hex(32)}
@@ -249,10 +257,7 @@ class WalmartChannel:
             "webhook_oauth_client_id": secrets.token_hex(12),
             "webhook_oauth_client_secret": secrets.token_hex(24),
         }
-        sandbox = get_spec("walmart").sandbox
-        assert sandbox is not None
-        app = sandbox(knobs=ctx.knobs, catalog=ctx.catalog, seed=ctx.seed, **creds)
-        self.server = LoopbackServer(app).start()
+        self.server = start_sandbox("walmart", knobs=ctx.knobs, catalog=ctx.catalog, seed=ctx.seed, **creds)
         self.connection_id = ctx.store.create_connection(
             ctx.client_id,
             "walmart",
@@ -262,13 +267,12 @@ class WalmartChannel:
                 "webhook_auth_method": "OAUTH",
                 "routes": {"erp": erp_connection_id},
                 "poll": {"orders": {"every_seconds": 30}},
-                "budgets": _SANDBOX_BUDGETS,
             },
             ctx.box.seal({**creds, **self.oauth}),
         )
 
     @property
-    def walmart(self) -> Any:
+    def state(self) -> Any:
         """The sandbox's state."""
         return self.server.app.state.walmart
 
@@ -282,29 +286,31 @@ class WalmartChannel:
             "authHeaderName": "Authorization",
         }
         for event in ("PO_CREATED", "PO_LINE_AUTOCANCELLED"):
-            self.walmart.subscribe(event, address, auth_details=auth)
+            self.state.subscribe(event, address, auth_details=auth)
 
     def create_orders(self, count: int) -> list[str]:
-        return [str(order["purchaseOrderId"]) for order in self.walmart.create_orders(count)]
+        return [str(order["purchaseOrderId"]) for order in self.state.create_orders(count)]
 
     def cancel_order(self, external_id: str) -> None:
-        self.walmart.auto_cancel(external_id)
-
-    def pending_deliveries(self) -> int:
-        return int(self.walmart.sender.busy)
-
-    def first_sent(self) -> dict[str, float]:
-        return _first_sent(self.walmart.delivery_log(), topic_prefix="PO_CREATED", key="object_id")
-
-    def deliveries(self) -> tuple[int, int]:
-        return _delivery_counts(self.walmart.delivery_log())
+        self.state.auto_cancel(external_id)
 
     def order_key(self, external_id: str) -> str:
         return f"walmart:{self.connection_id}:{external_id}"
 
 
-# Sandboxes enforce the vendor's limits; the demo's connections may use more of them.
-_SANDBOX_BUDGETS: dict[str, dict[str, float]] = {}
+# --- ERPs ----------------------------------------------------------------------------------------
+
+FAULT_COUNTERS = ("throttled", "faults", "timeouts", "concurrency_rejections", "auth_failures")
+
+
+def extra_copies(duplicates: dict[str, int]) -> int:
+    """Records beyond the first, from a sandbox's ``{key: copies}`` duplicate report."""
+    return int(sum(count - 1 for count in duplicates.values()))
+
+
+def injected_faults(stats: dict[str, int]) -> dict[str, int]:
+    """The fault counters of an ERP sandbox's stats that are not zero (both sandboxes name them alike)."""
+    return {name: int(value) for name, value in stats.items() if name in FAULT_COUNTERS and value}
 
 
 # --- NetSuite ------------------------------------------------------------------------------------
@@ -320,9 +326,8 @@ class NetSuiteErp:
 
     def __init__(self, ctx: SystemContext) -> None:
         keys = {k: secrets.token_hex(32) for k in ("consumer_key", "consumer_secret", "token_id", "token_secret")}
-        sandbox = get_spec("netsuite").sandbox
-        assert sandbox is not None
-        app = sandbox(
+        self.server = start_sandbox(
+            "netsuite",
             account_id=NETSUITE_ACCOUNT,
             knobs=ctx.knobs,
             concurrency_limit=ctx.erp_concurrency,
@@ -330,8 +335,7 @@ class NetSuiteErp:
             seed=ctx.seed,
             **keys,
         )
-        discount_ids = app.state.netsuite.seed_items([("ORDER-DISCOUNT", "Order discount", "0")])
-        self.server = LoopbackServer(app).start()
+        discount_ids = self.netsuite.seed_items([("ORDER-DISCOUNT", "Order discount", "0")])
         self.connection_id = ctx.store.create_connection(
             ctx.client_id,
             "netsuite",
@@ -361,12 +365,10 @@ class NetSuiteErp:
         }
 
     def duplicates(self) -> int:
-        return int(sum(count - 1 for count in self.netsuite.duplicates().values()))
+        return extra_copies(self.netsuite.duplicates())
 
     def faults(self) -> dict[str, int]:
-        stats = self.netsuite.snapshot_stats()
-        names = ("throttled", "faults", "timeouts", "concurrency_rejections", "auth_failures")
-        return {k: int(v) for k, v in stats.items() if k in names and v}
+        return injected_faults(self.netsuite.snapshot_stats())
 
 
 # --- Business Central ----------------------------------------------------------------------------
@@ -382,12 +384,15 @@ class BusinessCentralErp:
 
     def __init__(self, ctx: SystemContext) -> None:
         creds = {"client_id": secrets.token_hex(16), "client_secret": secrets.token_hex(32)}
-        sandbox = get_spec("businesscentral").sandbox
-        assert sandbox is not None
-        app = sandbox(
-            tenant_id="evergreen", company_id=BC_COMPANY, knobs=ctx.knobs, items=ctx.catalog, seed=ctx.seed, **creds
+        self.server = start_sandbox(
+            "businesscentral",
+            tenant_id="evergreen",
+            company_id=BC_COMPANY,
+            knobs=ctx.knobs,
+            items=ctx.catalog,
+            seed=ctx.seed,
+            **creds,
         )
-        self.server = LoopbackServer(app).start()
         self.connection_id = ctx.store.create_connection(
             ctx.client_id,
             "businesscentral",
@@ -418,12 +423,10 @@ class BusinessCentralErp:
         return records
 
     def duplicates(self) -> int:
-        return int(sum(count - 1 for count in self.businesscentral.duplicates().values()))
+        return extra_copies(self.businesscentral.duplicates())
 
     def faults(self) -> dict[str, int]:
-        stats = self.businesscentral.snapshot_stats()
-        names = ("throttled", "faults", "timeouts", "concurrency_rejections", "auth_failures")
-        return {k: int(v) for k, v in stats.items() if k in names and v}
+        return injected_faults(self.businesscentral.snapshot_stats())
 
 
 CHANNELS: dict[str, Callable[[SystemContext, str], DemoChannel]] = {
