@@ -155,7 +155,7 @@ class WebhookIngest:
             except WebhookIgnored as exc:
                 ignored.append(str(exc))
                 continue
-            items.append(self._item(system, connection, event, part, lowered, now))
+            items.append(inbound_item(system, connection, event, part, lowered, now))
         if not items:
             metrics.WEBHOOKS.labels(system=system, outcome="ignored").inc()
             return Accepted("ignored", detail="; ".join(ignored))
@@ -167,12 +167,6 @@ class WebhookIngest:
         if run_ids and self.on_enqueued is not None:
             self.on_enqueued()
         return Accepted(outcome, results[0].message_id, run_ids, detail="; ".join(ignored))
-
-    @staticmethod
-    def _item(
-        system: str, connection: Connection, event: InboundEvent, body: bytes, headers: Mapping[str, str], now: datetime
-    ) -> IngestItem:
-        return inbound_item(system, connection, event, body, headers, now)
 
 
 def inbound_item(

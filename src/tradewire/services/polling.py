@@ -31,7 +31,7 @@ from tradewire.runtime.budget import StoreRateBudget, merged_limits
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.port import CursorUpdate, Store
 from tradewire.services.ingest import inbound_item
-from tradewire.tenancy.connections import ConnectionCache, ResolvedConnection
+from tradewire.tenancy.connections import ConnectionCache, ResolvedConnection, resolve
 from tradewire.tenancy.context import client_scope
 
 log = logging.getLogger("tradewire.polling")
@@ -117,7 +117,8 @@ class PollingService:
             if record.status == "paused":
                 continue
             spec = get_spec(record.system)
-            resolved = await self.db.call(self.connections.get, record.id)
+            # The row was just read with its settings and sealed secrets: decrypt it, do not read it again.
+            resolved = resolve(record, self.connections.box)
             for stream in spec.pollers:
                 interval = resolved.poll_interval(stream.name, stream.every_seconds)
                 key = (record.id, stream.name)
