@@ -134,9 +134,9 @@ class StepContext:
     skip_reason: str | None = None
     last_connection_id: str | None = None
     memo: dict[str, Any] = field(default_factory=dict)
+    """Objects steps derive from outputs (e.g. the parsed order), kept for this execution only."""
     known: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     """Bindings prefetched in this execution: (connection, object type, canonical id) → external id or None."""
-    """Objects steps derive from outputs (e.g. the parsed order), kept for this execution only."""
 
     @property
     def client_id(self) -> str:
