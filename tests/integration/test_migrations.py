@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from tradewire.runtime.store.migrate import current_revision, migrate
+from tradewire.runtime.store.migrate import current_revision, head_revision, migrate
 from tradewire.runtime.store.postgres import normalise_url
 from tradewire.runtime.store.tables import metadata
 
@@ -22,14 +22,18 @@ def _diff(url: str) -> list[object]:
 
 
 def test_sqlite_migrations_match_the_tables(sqlite_url: str) -> None:
-    assert current_revision(sqlite_url) == "0001"
+    assert current_revision(sqlite_url) == head_revision()
     assert _diff(sqlite_url) == []
 
 
 def test_postgres_migrations_match_the_tables(pg_url: str) -> None:
-    assert current_revision(pg_url) == "0001"
+    assert current_revision(pg_url) == head_revision()
     assert _diff(pg_url) == []
 
 
 def test_migrate_twice_is_a_no_op(sqlite_url: str) -> None:
-    assert migrate(sqlite_url) == "0001"
+    assert migrate(sqlite_url) == head_revision()
+
+
+def test_migrations_form_one_chain() -> None:
+    assert head_revision() >= "0002"

@@ -18,6 +18,7 @@ from tradewire.observability import metrics
 from tradewire.runtime.budget import StoreRateBudget, merged_limits
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.port import Binding, ClaimedRun, NewRun, Store, TimelineEvent
+from tradewire.runtime.store.port_facts import OpenException
 from tradewire.tenancy.connections import ConnectionCache, ResolvedConnection
 
 __all__ = ["FlowEnv", "NeedsDependency", "RateBudgetWait", "StepContext"]
@@ -32,6 +33,14 @@ class NeedsDependency(Exception):
 
 
 log = logging.getLogger("tradewire.flows")
+
+
+def capability_factory(spec: ConnectorSpec, capability: str) -> Any:
+    """The SPEC's client factory for ``capability`` (``order_sink``, ``sources.shipment``…), or None."""
+    if capability.startswith("sources."):
+        source = spec.sources.get(capability.removeprefix("sources."))
+        return source.reader if source is not None else None
+    return getattr(spec, capability, None)
 
 
 @dataclass
@@ -84,6 +93,14 @@ class FlowEnv:
         reader: OrderReader = await self._vendor_client(connection_id, "order_reader", "read orders")
         return reader
 
+    async def vendor(self, connection_id: str, capability: str) -> Any:
+        """The connection's client for a SPEC capability (``shipment_sink``, ``refund_sink``…), cached.
+
+        Raises:
+            ConfigError: the connector does not offer ``capability``.
+        """
+        return await self._vendor_client(connection_id, capability, f"provide {capability.replace('_', ' ')}")
+
     async def _vendor_client(self, connection_id: str, capability: str, what: str) -> Any:
         """The connector's ``capability`` client for one connection, rebuilt when its settings change."""
         resolved = await self.connection(connection_id)
@@ -92,7 +109,7 @@ class FlowEnv:
         if cached is not None and cached[0].connection == resolved.connection:
             return cached[1]
         spec = get_spec(resolved.connection.system)
-        factory = getattr(spec, capability)
+        factory = capability_factory(spec, capability)
         if factory is None:
             raise ConfigError(f"{spec.display_name} cannot {what} (connection {connection_id})")
         client = factory(resolved.connection, self.budget_for(resolved, spec), None)
@@ -137,6 +154,8 @@ class StepContext:
     """Objects steps derive from outputs (e.g. the parsed order), kept for this execution only."""
     known: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     """Bindings prefetched in this execution: (connection, object type, canonical id) → external id or None."""
+    facts: list[Any] = field(default_factory=list)
+    """Facts (stock movements, exceptions…) committed with the run's transition."""
 
     @property
     def client_id(self) -> str:
@@ -172,6 +191,11 @@ class StepContext:
         """The order reader of a connection; an auth failure after this pauses that connection."""
         self.last_connection_id = connection_id
         return await self.env.order_reader(connection_id)
+
+    async def vendor(self, connection_id: str, capability: str) -> Any:
+        """A connection's client for a SPEC capability; an auth failure after this pauses that connection."""
+        self.last_connection_id = connection_id
+        return await self.env.vendor(connection_id, capability)
 
     async def prefetch_bindings(self, connection_id: str, wanted: Mapping[str, Sequence[str]]) -> None:
         """Look up bindings of several object types in one query; later lookups of them cost nothing."""
@@ -223,6 +247,20 @@ class StepContext:
         self.events.append(
             TimelineEvent(object_type, canonical_id, event, system, connection_id, external_id, detail, None, at)
         )
+
+    def record(self, fact: Any) -> None:
+        """Record a fact (see :mod:`tradewire.runtime.store.port_facts`), committed with the run's transition.
+
+        Facts recorded before a failure are kept, like bindings: an exception opened by a step
+        that then gives up is stored with the dead run.
+        """
+        self.facts.append(fact)
+
+    def open_exception(
+        self, key: str, kind: str, object_type: str, canonical_id: str, message: str, **detail: Any
+    ) -> None:
+        """Open an exception for a person (committed with the run; ``key`` names the problem)."""
+        self.record(OpenException(key, kind, object_type, canonical_id, message, detail))
 
     def need(self, child: NewRun) -> None:
         """Stop here until ``child`` has ended (it is created once, whoever asks first)."""

@@ -55,6 +55,17 @@ class Flow:
         return [s.name for s in self.steps]
 
 
+@dataclass(frozen=True)
+class Learnt:
+    """What a failed execution learnt and keeps: bindings (item ids…) and facts (exceptions…)."""
+
+    bindings: tuple[Binding, ...] = ()
+    facts: tuple[Any, ...] = ()
+
+
+NOTHING_LEARNT = Learnt()
+
+
 @dataclass
 class Outcome:
     """How a run ended this time; ``transition`` is None when already committed."""
@@ -127,6 +138,7 @@ class FlowEngine:
             last_error=ctx.skip_reason,
             bindings=tuple(ctx.bindings),
             timeline=tuple(ctx.events),
+            facts=tuple(ctx.facts),
         )
         summary = f"skipped: {ctx.skip_reason}" if ctx.skip_reason else "succeeded"
         return Outcome(RunState.SUCCEEDED, transition, summary, new_steps)
@@ -165,21 +177,22 @@ class FlowEngine:
             transition = Transition(
                 run.id, run.client_id, fence.lease_owner, run.attempt, RunState.SUCCEEDED,
                 steps=tuple(new_steps), last_error=f"skipped at {step}: {message}",
-                bindings=tuple(ctx.bindings), timeline=tuple(ctx.events),
+                bindings=tuple(ctx.bindings), timeline=tuple(ctx.events), facts=tuple(ctx.facts),
             )  # fmt: skip
             return Outcome(RunState.SUCCEEDED, transition, f"skipped: {message}", new_steps)
         now = self.env.clock()
-        found = tuple(ctx.bindings)  # facts learnt before the failure (e.g. item ids) are kept
+        # What was learnt before the failure (item ids, exceptions to open) is kept.
+        found = Learnt(tuple(ctx.bindings), tuple(ctx.facts))
         if isinstance(exc, RateBudgetWait):
             at = now + timedelta(seconds=exc.retry_after or 1.0)
             reason = f"waiting for rate budget at {step}: {message}"
-            return self._park(fence, run.failures, new_steps, at, reason, error_type, bindings=found)
+            return self._park(fence, run.failures, new_steps, at, reason, error_type, learnt=found)
         if isinstance(exc, AuthError) and ctx.last_connection_id is not None:
             self.env.pause_connection(ctx.last_connection_id, message)
             at = now + PAUSED_CONNECTION_RECHECK
             reason = f"credentials refused at {step}; connection {ctx.last_connection_id} paused: {message}"
             return self._park(
-                fence, run.failures, new_steps, at, reason, error_type, state=RunState.RETRY_SCHEDULED, bindings=found
+                fence, run.failures, new_steps, at, reason, error_type, state=RunState.RETRY_SCHEDULED, learnt=found
             )
         failures = run.failures + 1
         policy = flow.retry or self.env.retry
@@ -189,12 +202,12 @@ class FlowEngine:
         if decision.give_up:
             kind = "permanent" if isinstance(exc, PermanentError) else "exhausted"
             reason = f"{step}: {message}" if kind == "permanent" else f"{step}: {decision.reason}"
-            return self._dead(fence, new_steps, reason, error_type, failures=failures, bindings=found)
+            return self._dead(fence, new_steps, reason, error_type, failures=failures, learnt=found)
         assert decision.retry_at is not None
         retry_state = RunState.RETRY_SCHEDULED
         detail = f"{step}: {message}" if isinstance(exc, RetryableError) else f"{step}: {error_type}: {message}"
         return self._park(
-            fence, failures, new_steps, decision.retry_at, detail, error_type, state=retry_state, bindings=found
+            fence, failures, new_steps, decision.retry_at, detail, error_type, state=retry_state, learnt=found
         )
 
     @staticmethod
@@ -207,12 +220,12 @@ class FlowEngine:
         error_type: str,
         *,
         state: RunState = RunState.WAITING,
-        bindings: tuple[Binding, ...] = (),
+        learnt: Learnt = NOTHING_LEARNT,
     ) -> Outcome:
         transition = Transition(
             fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, state,
             steps=tuple(new_steps), next_at=at, failures=failures, last_error=reason, error_type=error_type,
-            bindings=bindings,
+            bindings=learnt.bindings, facts=learnt.facts,
         )  # fmt: skip
         return Outcome(state, transition, reason, new_steps)
 
@@ -224,10 +237,11 @@ class FlowEngine:
         error_type: str,
         *,
         failures: int | None = None,
-        bindings: tuple[Binding, ...] = (),
+        learnt: Learnt = NOTHING_LEARNT,
     ) -> Outcome:
         transition = Transition(
             fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, RunState.DEAD,
-            steps=tuple(new_steps), failures=failures, last_error=reason, error_type=error_type, bindings=bindings,
+            steps=tuple(new_steps), failures=failures, last_error=reason, error_type=error_type,
+            bindings=learnt.bindings, facts=learnt.facts,
         )  # fmt: skip
         return Outcome(RunState.DEAD, transition, reason, new_steps)

@@ -9,6 +9,7 @@ from tradewire.connectors import get_spec
 from tradewire.connectors.base.payload import load_json_object
 from tradewire.errors import ConfigError, MappingError
 from tradewire.flows.context import StepContext
+from tradewire.runtime.store.port_facts import ObjectSnapshot
 
 ERP_ROUTE = "erp"
 
@@ -44,7 +45,14 @@ async def map_order(ctx: StepContext) -> dict[str, Any]:
         payload = await reader.fetch_order(reference)
     order = spec.order_source.to_order(payload, client_id=ctx.client_id, connection_id=source.connection.id)
     ctx.memo["order"] = order
-    return order.model_dump(mode="json")
+    canonical = order.model_dump(mode="json")
+    ctx.record(ObjectSnapshot("order", order.id, order.number, order_version(order), canonical))
+    return canonical
+
+
+def order_version(order: Order) -> str:
+    """The order's version as the channel last changed it (ISO-8601 UTC, sortable)."""
+    return (order.updated_at or order.placed_at).isoformat()
 
 
 async def erp_connection_id(ctx: StepContext) -> str:

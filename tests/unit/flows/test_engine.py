@@ -17,6 +17,7 @@ from tradewire.flows.retry import RetryPolicy
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.memory import MemoryStore
 from tradewire.runtime.store.port import Binding, IngestItem, NewRun, RunFilter, RunState, Transition
+from tradewire.runtime.store.port_facts import ExceptionFilter
 from tradewire.tenancy.connections import ConnectionCache
 from tradewire.tenancy.context import client_scope
 from tradewire.tenancy.secrets import SecretBox
@@ -196,3 +197,30 @@ def test_a_dependency_that_ended_meanwhile_is_seen_on_the_rerun(world: Any) -> N
     outcome = run_once(store, env, client, conn, flow)
     assert outcome.state is RunState.SUCCEEDED
     assert outcome.new_steps[-1].output == {"customer_ref": "C-1"}
+
+
+def test_an_exception_opened_before_a_permanent_error_is_kept_with_the_dead_run(world: Any) -> None:
+    store, env, client, conn = world
+
+    async def unknown_order(ctx: StepContext) -> None:
+        ctx.open_exception("return_unknown_order:R1", "return_unknown_order", "return", "r-1", "order #9 is unknown")
+        raise MappingError("return R1 names order #9, which Tradewire never saw")
+
+    outcome = run_once(store, env, client, conn, one_step(unknown_order, "match_order"))
+    assert outcome.state is RunState.DEAD
+    with client_scope(client):
+        [opened] = store.list_exceptions(ExceptionFilter())
+    assert (opened.kind, opened.canonical_id, opened.message) == ("return_unknown_order", "r-1", "order #9 is unknown")
+
+
+def test_facts_of_a_successful_run_commit_with_it_and_a_retry_keeps_earlier_ones(world: Any) -> None:
+    store, env, client, conn = world
+
+    async def flaky(ctx: StepContext) -> None:
+        ctx.open_exception("qty:R2", "quantity_mismatch", "return", "r-2", "2 expected, 1 received")
+        raise RetryableError("ERP unavailable")
+
+    outcome = run_once(store, env, client, conn, one_step(flaky, "inspect"))
+    assert outcome.state is RunState.RETRY_SCHEDULED
+    with client_scope(client):
+        assert [e.key for e in store.list_exceptions(ExceptionFilter())] == ["qty:R2"]

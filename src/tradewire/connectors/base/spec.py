@@ -311,6 +311,43 @@ class ConnectionJob:
     run: ConnectionJobRun
 
 
+class RecordReader(Protocol):
+    """Reads the vendor records a thin message only names (ShipStation's SHIP_NOTIFY batch…)."""
+
+    async def fetch_records(self, reference: str) -> list[dict[str, Any]]:
+        """The records ``reference`` names, each one payload ``to_canonical`` accepts."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+def no_reference(payload: Mapping[str, Any]) -> str | None:
+    """A source whose messages always carry the whole record."""
+    return None
+
+
+@dataclass(frozen=True)
+class RecordSource:
+    """How a stored message becomes canonical records of one kind (``shipment``, ``return``…).
+
+    Attributes:
+        to_canonical: the pure mapping of one vendor record.
+        reference: what a thin message names (None: the message is the record itself).
+        reader: reads the records a reference names (needed when ``reference`` can return one).
+        description: one line for docs.
+    """
+
+    to_canonical: ToCanonical
+    reference: Callable[[Mapping[str, Any]], str | None] = no_reference
+    reader: RecordReaderFactory | None = None
+    description: str = ""
+
+
+VendorClientFactory = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None"], Any]
+"""Builds a connection's client for one capability (sinks, publishers); see ``ConnectorSpec``."""
+RecordReaderFactory = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None"], RecordReader]
 OrderSinkFactory = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None"], OrderSink]
 OrderReaderFactory = Callable[[Connection, RateBudget, "httpx.AsyncBaseTransport | None"], OrderReader]
 SandboxFactory = Callable[..., Any]
@@ -336,4 +373,16 @@ class ConnectorSpec:
     """Request bodies by the canonical object they are made from (``order``, ``shipment``, ``inventory``…)."""
     pollers: tuple[PollStream, ...] = ()
     jobs: tuple[ConnectionJob, ...] = ()
+    sources: Mapping[str, RecordSource] = field(default_factory=dict)
+    """How stored messages become canonical records, by canonical name (``shipment``, ``return``, ``inventory``…)."""
+    shipment_sink: VendorClientFactory | None = None
+    """Channel: confirms shipments with tracking (``connectors.base.fulfilment.ShipmentSink``)."""
+    invoice_sink: VendorClientFactory | None = None
+    """ERP: invoices fulfilled sales orders (``connectors.base.fulfilment.InvoiceSink``)."""
+    inventory_publisher: VendorClientFactory | None = None
+    """Channel: sets sellable quantities (``connectors.base.stock.InventoryPublisher``)."""
+    refund_sink: VendorClientFactory | None = None
+    """Channel: refunds the customer (``connectors.base.returns.RefundSink``)."""
+    credit_memo_sink: VendorClientFactory | None = None
+    """ERP: return authorisations and credit memos (``connectors.base.returns.CreditMemoSink``)."""
     capabilities: tuple[str, ...] = field(default=())

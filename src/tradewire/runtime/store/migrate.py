@@ -49,3 +49,17 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest revision the code ships (there is exactly one head).
+
+    Raises:
+        RuntimeError: the migrations have branched (two heads), which a merge must never leave.
+    """
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads ({', '.join(sorted(heads))}); chain them")
+    return str(heads[0])

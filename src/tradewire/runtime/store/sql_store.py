@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tradewire.runtime.store.sql_facts import FactMethods
 from tradewire.runtime.store.sql_tenant import TenantMethods
 from tradewire.runtime.store.sql_worker import WorkerMethods
 
 
-class SqlStore(WorkerMethods, TenantMethods):
+class SqlStore(WorkerMethods, TenantMethods, FactMethods):
     """Every port method, on SQLAlchemy Core."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tradewire.runtime.store import queries
+from tradewire.runtime.store.facts import FactRow, write_facts
 from tradewire.runtime.store.port import (
     BudgetGrant,
     ClaimedRun,
@@ -162,6 +163,7 @@ class WorkerMethods(SqlBase):
         step_rows: list[dict[str, Any]] = []
         binding_rows: list[dict[str, Any]] = []
         timeline_rows: list[dict[str, Any]] = []
+        fact_rows: list[FactRow] = []
         with self.write() as conn:
             enqueued = False
             for t in transitions:
@@ -212,6 +214,7 @@ class WorkerMethods(SqlBase):
                     }
                     for e in t.timeline
                 )
+                fact_rows.extend(FactRow(t.client_id, t.run_id, f) for f in t.facts)
                 if t.state is not None and t.state.terminal:
                     woke = conn.execute(queries.wake_waiters(t.run_id, now)).rowcount
                     enqueued = enqueued or woke > 0
@@ -223,6 +226,8 @@ class WorkerMethods(SqlBase):
                 self.insert_ignore(conn, bindings_table, binding_rows)
             if timeline_rows:
                 conn.execute(queries.insert_timeline(), timeline_rows)
+            if fact_rows:
+                write_facts(self, conn, fact_rows, now)
             if enqueued:
                 self.after_enqueue(conn)
         return applied
