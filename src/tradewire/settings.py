@@ -6,8 +6,10 @@ never printed. ``Settings.check_for_production`` refuses placeholder secrets out
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tradewire.errors import ConfigError
 
@@ -116,12 +118,31 @@ class Settings(BaseSettings):
         default=SecretStr(DEV_SECRET_KEY),
         description="Master key that encrypts connection credentials at rest (any long random string).",
     )
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Master keys being retired (comma-separated): they still decrypt credentials and verify the audit "
+            "chain, never encrypt. Set the old key here and a new secret_key, run `tradewire secrets rotate-key`, "
+            "then remove it."
+        ),
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def secret_keys(self) -> list[str]:
+        """The master keys, current first: the current one encrypts and seals, all of them open."""
+        return [self.secret_key.get_secret_value(), *(k.get_secret_value() for k in self.previous_secret_keys)]
 
     def check_for_production(self) -> None:
         """Refuse to start with placeholder secrets unless dev mode is on.

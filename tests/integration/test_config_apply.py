@@ -139,3 +139,19 @@ def test_cli_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0
     assert '"connections": 2' in ok.stdout
+
+
+def test_applying_is_audited_per_client_without_any_secret_value(store: Store) -> None:
+    from tradewire.tenancy.context import client_scope
+
+    parsed = config.parse(EXAMPLE.read_bytes())
+    config.apply(store, BOX, parsed, env=ENV, actor="ops@agency")
+    config.apply(store, BOX, parsed, env=ENV, actor="ops@agency")
+    for client in parsed.clients:
+        with client_scope(client.id):
+            entries = store.list_audit()
+        assert [(e.action, e.actor) for e in entries] == [("config.apply", "ops@agency")] * 2
+        assert entries[1].detail["created"] == [c.id for c in client.connections]
+        assert entries[0].detail["updated"] == [c.id for c in client.connections]
+        flat = repr([e.detail for e in entries])
+        assert not any(value in flat for value in ENV.values() if len(value) > 2)

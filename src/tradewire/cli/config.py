@@ -57,7 +57,7 @@ def apply(
     except TradewireError as exc:
         fail(str(exc))
     try:
-        plan = tenants_config.apply(store, SecretBox(settings.secret_key.get_secret_value()), parsed, dry_run=dry_run)
+        plan = tenants_config.apply(store, SecretBox.from_settings(settings), parsed, dry_run=dry_run)
     except TradewireError as exc:
         fail(f"{file}: {exc}")
     except Exception as exc:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import typer
 
 from tradewire import __version__
+from tradewire.cli.audit import audit_app
 from tradewire.cli.config import config_app
 from tradewire.cli.connectors_cmd import connectors_app
 from tradewire.cli.demo import demo
 from tradewire.cli.mapcmd import map_command
 from tradewire.cli.processes import migrate, scheduler, serve, worker
 from tradewire.cli.runs import connections_app, dead_app, runs_app
+from tradewire.cli.secrets_cmd import secrets_app
 
 app = typer.Typer(
     name="tradewire",
@@ -30,6 +32,8 @@ app.add_typer(dead_app, name="dead-letters")
 app.add_typer(config_app, name="config")
 app.add_typer(connections_app, name="connections")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(audit_app, name="audit")
+app.add_typer(secrets_app, name="secrets")
 
 
 @app.command()

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -20,6 +21,7 @@ from tradewire.connectors import KNOWN_SYSTEMS, get_spec
 from tradewire.errors import ConfigError, NotFound
 from tradewire.runtime.store.port import Store
 from tradewire.tenancy.connections import split_settings
+from tradewire.tenancy.context import client_scope
 from tradewire.tenancy.secrets import SecretBox
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -166,9 +168,18 @@ def resolve_secrets(conn: ConnectionConfig, env: Mapping[str, str], where: str) 
 
 
 def apply(
-    store: Store, box: SecretBox, parsed: TenantsFile, *, env: Mapping[str, str] | None = None, dry_run: bool = False
+    store: Store,
+    box: SecretBox,
+    parsed: TenantsFile,
+    *,
+    env: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    actor: str = "cli",
 ) -> ApplyPlan:
     """Create or update everything in the file (all secrets are checked before anything is written).
+
+    Each client's changes are audited (``config.apply``: which connections were created or
+    updated, and that their credentials were sealed again; never a value).
 
     Raises:
         ConfigError: a secret is missing or invalid.
@@ -186,6 +197,7 @@ def apply(
         plan.clients.append(client.id)
         if not dry_run:
             store.put_tenant((parsed.partner.id, parsed.partner.name), (client.id, client.name))
+        done: dict[str, list[str]] = {"created": [], "updated": []}
         for conn in client.connections:
             if dry_run:
                 known = client.id in existing and _exists(store, conn.id)
@@ -193,6 +205,11 @@ def apply(
                 continue
             created = store.put_connection(conn.id, client.id, conn.system, conn.name, conn.settings, sealed[conn.id])
             (plan.created if created else plan.updated).append(conn.id)
+            done["created" if created else "updated"].append(conn.id)
+        if not dry_run:
+            with client_scope(client.id):
+                detail = {**done, "credentials_sealed": done["created"] + done["updated"]}
+                store.append_audit(actor, "config.apply", f"client:{client.id}", detail, datetime.now(UTC))
     return plan
 
 

@@ -123,7 +123,7 @@ class Demo:
         """Run until ``stop`` is set or, with ``orders``, until they settled."""
         migrate(self.settings.database.url)
         store = self.store = store_for(self.settings)
-        box = SecretBox(self.settings.secret_key.get_secret_value())
+        box = SecretBox.from_settings(self.settings)
         knobs = DemoKnobs.faulty(self.options.seed) if self.options.faults else DemoKnobs.calm()
         world = self.world = build_world(
             store, box, knobs, seed=self.options.seed, channels=self.options.channels, erp=self.options.erp

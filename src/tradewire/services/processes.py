@@ -14,6 +14,7 @@ from tradewire.flows.context import FlowEnv
 from tradewire.flows.engine import FlowEngine
 from tradewire.flows.registry import FLOWS
 from tradewire.flows.retry import RetryPolicy
+from tradewire.governance.audit_chain import AuditSigner
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.scheduler import Scheduler
 from tradewire.runtime.store.factory import open_store
@@ -33,7 +34,9 @@ def utcnow() -> datetime:
 
 def store_for(settings: Settings) -> Store:
     """Open the configured store."""
-    return open_store(settings.database.url, settings=settings.database)
+    return open_store(
+        settings.database.url, settings=settings.database, audit_signer=AuditSigner(settings.secret_keys())
+    )
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -62,7 +65,7 @@ def build_worker(settings: Settings, store: Store, *, worker_id: str | None = No
     env = FlowEnv(
         store=store,
         db=db,
-        connections=ConnectionCache(store, SecretBox(settings.secret_key.get_secret_value())),
+        connections=ConnectionCache(store, SecretBox.from_settings(settings)),
         retry=retry_policy(settings),
         clock=utcnow,
         max_inline_budget_wait=settings.worker.budget_wait_inline_seconds,
@@ -81,7 +84,7 @@ def build_scheduler(
     polling = PollingService(
         store,
         db,
-        ConnectionCache(store, SecretBox(settings.secret_key.get_secret_value())),
+        ConnectionCache(store, SecretBox.from_settings(settings)),
         clock=utcnow,
         max_pages=settings.scheduler.poll_max_pages,
         transport=transport,
@@ -104,7 +107,7 @@ def build_ingest(settings: Settings, store: Store, db: DbExecutor | None = None)
     batcher = IngestBatcher(
         store, db, window_ms=settings.api.ingest_batch_window_ms, max_batch=settings.api.ingest_batch_max
     )
-    connections = ConnectionCache(store, SecretBox(settings.secret_key.get_secret_value()))
+    connections = ConnectionCache(store, SecretBox.from_settings(settings))
     return WebhookIngest(connections, batcher, db, clock=utcnow)
 
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from tradewire.governance.audit_chain import AuditSigner
 from tradewire.runtime.store.port import Store
 from tradewire.settings import DatabaseSettings
 
 
-def open_store(url: str, *, settings: DatabaseSettings | None = None) -> Store:
+def open_store(url: str, *, settings: DatabaseSettings | None = None, audit_signer: AuditSigner | None = None) -> Store:
     """A store for ``url``: ``sqlite:///file.db``, ``postgresql://…`` or ``memory://``.
 
-    The schema must exist (``tradewire migrate``), except for ``memory://``.
+    The schema must exist (``tradewire migrate``), except for ``memory://``. ``audit_signer`` seals
+    audit entries (processes build it from ``TRADEWIRE_SECRET_KEY``).
     """
-    settings = settings or DatabaseSettings(url=url)
+    store = _open(url, settings or DatabaseSettings(url=url))
+    if audit_signer is not None:
+        store.audit_signer = audit_signer  # type: ignore[attr-defined]
+    return store
+
+
+def _open(url: str, settings: DatabaseSettings) -> Store:
     if url.startswith("memory:"):
         from tradewire.runtime.store.memory import MemoryStore
 

@@ -15,7 +15,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tradewire.runtime.store.port import ACTIVE_STATES, CLAIMABLE_STATES, RunFilter, RunState
 from tradewire.runtime.store.tables import (
-    audit,
     bindings,
     clients,
     connections,
@@ -369,11 +368,6 @@ def cursor_value(client_id: str, connection_id: str, name: str) -> Select[str]:
     return select(cursors.c.value).where(
         cursors.c.client_id == client_id, cursors.c.connection_id == connection_id, cursors.c.name == name
     )
-
-
-def last_audit_hash() -> Select[str]:
-    """The newest audit hash (the chain's head)."""
-    return select(audit.c.hash).order_by(audit.c.id.desc()).limit(1)
 
 
 def purge_succeeded(before: datetime) -> Delete:

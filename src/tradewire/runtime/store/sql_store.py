@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tradewire.runtime.store.sql_audit import AuditMethods
 from tradewire.runtime.store.sql_facts import FactMethods
 from tradewire.runtime.store.sql_tenant import TenantMethods
 from tradewire.runtime.store.sql_worker import WorkerMethods
 
 
-class SqlStore(WorkerMethods, TenantMethods, FactMethods):
+class SqlStore(WorkerMethods, TenantMethods, FactMethods, AuditMethods):
     """Every port method, on SQLAlchemy Core."""

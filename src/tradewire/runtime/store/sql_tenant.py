@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
 from tradewire.errors import Conflict, NotFound
 from tradewire.runtime.store import queries
@@ -22,29 +20,8 @@ from tradewire.runtime.store.port import (
     TimelineEvent,
 )
 from tradewire.runtime.store.sql_base import SqlBase, to_run, to_step
-from tradewire.runtime.store.tables import audit, clients, connections, partners
+from tradewire.runtime.store.tables import clients, connections, partners
 from tradewire.tenancy.context import current_client, require_client
-
-GENESIS_HASH = "0" * 64
-
-
-def audit_hash(
-    prev_hash: str, client_id: str | None, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
-) -> str:
-    """SHA-256 over the previous hash and this entry's canonical JSON."""
-    payload = orjson.dumps(
-        {
-            "prev": prev_hash,
-            "client": client_id,
-            "actor": actor,
-            "action": action,
-            "target": target,
-            "detail": detail,
-            "at": at.isoformat(),
-        },
-        option=orjson.OPT_SORT_KEYS,
-    )
-    return hashlib.sha256(payload).hexdigest()
 
 
 class TenantMethods(SqlBase):
@@ -163,6 +140,22 @@ class TenantMethods(SqlBase):
             keep = ["created_at", "client_id", "system", "status", "paused_reason"]
             conn.execute(queries.upsert_named(self.dialect_insert, connections, row, keep))
         return existing is None
+
+    def connection_secrets(self) -> list[tuple[str, str, bytes]]:
+        """(connection id, client id, sealed credentials) of every connection (system scope: key rotation)."""
+        with self.read() as conn:
+            rows = conn.execute(select(connections.c.id, connections.c.client_id, connections.c.secrets))
+            return [(r.id, r.client_id, bytes(r.secrets)) for r in rows]
+
+    def swap_connection_secrets(self, connection_id: str, expected: bytes, sealed: bytes) -> bool:
+        """Replace a connection's sealed credentials if they are still ``expected`` (compare and swap)."""
+        with self.write() as conn:
+            done = conn.execute(
+                update(connections)
+                .where(connections.c.id == connection_id, connections.c.secrets == expected)
+                .values(secrets=sealed)
+            ).rowcount
+        return bool(done == 1)
 
     def list_clients(self) -> list[tuple[str, str]]:
         """Every client as (id, name)."""
@@ -339,27 +332,6 @@ class TenantMethods(SqlBase):
                     "updated_at": now,
                 },
             )
-
-    def append_audit(self, actor: str, action: str, target: str, detail: dict[str, Any], now: datetime) -> str:
-        """Append a hash-chained audit entry; returns its hash."""
-        client_id = require_client()
-        with self.write() as conn:
-            self.lock_name(conn, "audit")
-            prev = conn.execute(queries.last_audit_hash()).scalar() or GENESIS_HASH
-            digest = audit_hash(prev, client_id, actor, action, target, detail, now)
-            conn.execute(
-                insert(audit).values(
-                    client_id=client_id,
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    detail=detail,
-                    at=now,
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
-        return digest
 
 
 def _connection_record(row: Any) -> ConnectionRecord:

@@ -251,13 +251,27 @@ audit = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("client_id", ID),
+    Column("chain", String(64), nullable=False, server_default="system"),
+    Column("seq", BigInteger, nullable=False, server_default="0"),
     Column("actor", String(200), nullable=False),
     Column("action", String(80), nullable=False),
     Column("target", String(255), nullable=False),
     Column("detail", JSON, nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    Column("source", String(200)),
+    Column("key_id", String(16), nullable=False, server_default="legacy"),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    UniqueConstraint("chain", "seq"),
+)
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("chain", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 leader_leases = Table(
