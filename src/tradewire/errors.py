@@ -99,6 +99,14 @@ class Conflict(TradewireError):
     """The request clashes with the current state (e.g. replay of a running run)."""
 
 
+class Unauthenticated(TradewireError):
+    """No valid credential: a missing, unknown, revoked or expired API key (401 everywhere)."""
+
+
+class Forbidden(TradewireError):
+    """The caller may see the thing but not do this to it (403); unseen things are NotFound instead."""
+
+
 class TenantContextMissing(TradewireError):
     """A tenant query ran without a client context: a programming error, never user input."""
 

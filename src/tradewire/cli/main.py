@@ -13,6 +13,7 @@ from tradewire.cli.mapcmd import map_command
 from tradewire.cli.processes import migrate, scheduler, serve, worker
 from tradewire.cli.runs import connections_app, dead_app, runs_app
 from tradewire.cli.secrets_cmd import secrets_app
+from tradewire.cli.tenants import clients_app, keys_app, partners_app
 
 app = typer.Typer(
     name="tradewire",
@@ -34,6 +35,9 @@ app.add_typer(connections_app, name="connections")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(audit_app, name="audit")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(partners_app, name="partners")
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()

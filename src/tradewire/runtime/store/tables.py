@@ -82,6 +82,7 @@ clients = Table(
     metadata,
     Column("id", ID, primary_key=True),
     Column("partner_id", ID, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("parent_id", ID, ForeignKey("clients.id"), index=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
@@ -337,4 +338,22 @@ objects = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("client_id", "object_type", "canonical_id"),
     Index("ix_objects_client_id_object_type_label", "client_id", "object_type", "label"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("prefix", String(24), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("partner_id", ID, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("client_id", ID, ForeignKey("clients.id"), index=True),
+    Column("role", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+    Column("replaces", ID),
 )
