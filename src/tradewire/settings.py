@@ -44,7 +44,8 @@ class ApiSettings(BaseModel):
         default=256, ge=1, description="Largest number of messages in one ingest transaction."
     )
     token: SecretStr | None = Field(
-        default=None, description="Bearer token required on /v1 (webhooks are signed by vendors instead)."
+        default=None,
+        description="Optional break-glass installation token for /v1; callers normally use API keys (tradewire keys create).",
     )
     public_url: str | None = Field(
         default=None,

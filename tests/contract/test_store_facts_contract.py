@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from test_store_contract import T0, finish, item, tenant
+from tests.contract.test_store_contract import T0, finish, item, tenant
 
 from tradewire.errors import Conflict, NotFound
 from tradewire.runtime.store.port import RunState, Store

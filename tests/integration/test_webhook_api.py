@@ -20,7 +20,9 @@ from prometheus_client import REGISTRY
 
 from tradewire.api.app import create_app
 from tradewire.connectors.base.sandbox import LoopbackServer
+from tradewire.governance.permissions import Role
 from tradewire.runtime.store.port import RunState
+from tradewire.services.access import AccessKeys
 from tradewire.services.processes import build_ingest
 
 if TYPE_CHECKING:
@@ -29,14 +31,26 @@ if TYPE_CHECKING:
 ORDER_STEPS = "map_order, check_not_cancelled, resolve_customer, resolve_items, upsert_sales_order, record"
 
 
+def api_key(world: World, role: Role = Role.PARTNER_ADMIN, client_id: str | None = None) -> str:
+    """A new API key of the world's partner (client roles: for ``client_id``, default the world's client)."""
+    partner = world.store.get_client(world.client_id).partner_id
+    scope = None if role.partner_level else (client_id or world.client_id)
+    keys = AccessKeys(world.store, actor="test")
+    return keys.issue(partner_id=partner, role=role, name=f"test {role.value}", client_id=scope).secret
+
+
 @asynccontextmanager
-async def api(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app over ASGI, with its own receiver (closed on exit)."""
+async def api(world: World, *, role: Role | None = Role.PARTNER_ADMIN) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app over ASGI, with its own receiver (closed on exit).
+
+    Requests carry an API key of ``role`` for the world's partner (None: no credentials).
+    """
     ingest = build_ingest(world.settings, world.store)
     app = create_app(world.settings, world.store, ingest)
     transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {api_key(world, role)}"} if role is not None else {}
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://tradewire.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://tradewire.test", headers=headers) as client:
             yield client
     finally:
         await ingest.batcher.aclose()
@@ -423,7 +437,7 @@ def test_api_token_guards_v1_but_not_webhooks(world_factory: Callable[..., World
     body = order_body(world)
 
     async def main() -> dict[str, httpx.Response]:
-        async with api(world) as client:
+        async with api(world, role=None) as client:
             return {
                 "none": await client.get("/v1/runs"),
                 "wrong": await client.get("/v1/runs", headers={"Authorization": "Bearer guessed"}),

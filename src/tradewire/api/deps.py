@@ -1,18 +1,30 @@
-"""What routes need, held on ``app.state`` and handed out as FastAPI dependencies."""
+"""What routes need, held on ``app.state`` and handed out as FastAPI dependencies.
+
+Every ``/v1`` request authenticates with ``Authorization: Bearer <API key>`` (or the
+installation token ``TRADEWIRE_API__TOKEN``, which acts for the installation), then acts on one
+client: the ``X-Tradewire-Client`` header, else the key's own client, else the only client the
+key can see. A client outside the key's scope does not exist for it (404).
+"""
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from tradewire.api.problems import Unauthorized
+from tradewire.errors import NotFound, Unauthenticated
+from tradewire.governance.permissions import Decision, Permission, Principal, authorize
 from tradewire.runtime.store.port import Store
+from tradewire.services.access import authenticate
 from tradewire.services.ingest import WebhookIngest
 from tradewire.services.operations import Operations, pick_client
+from tradewire.services.tenants import client_ref
 from tradewire.settings import Settings
+
+INSTALLATION_ACTOR = "api:installation-token"
 
 
 @dataclass
@@ -30,20 +42,82 @@ def state(request: Request) -> AppState:
     return app_state
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request: a key's principal, or None for the installation token; and from where."""
+
+    principal: Principal | None
+    actor: str
+    source: str | None
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """Authenticate the request (401 for a missing, malformed, unknown, revoked or expired key)."""
+    app_state = state(request)
+    source = request.client.host if request.client else None
+    presented = _bearer(authorization)
+    token = app_state.settings.api.token
+    if (
+        token is not None
+        and presented is not None
+        and hmac.compare_digest(presented.encode(), token.get_secret_value().encode())
+    ):
+        return Caller(None, INSTALLATION_ACTOR, source)
+    try:
+        principal = authenticate(app_state.store, presented, datetime.now(UTC))
+    except Unauthenticated as exc:
+        raise Unauthenticated(f"{exc}; send 'Authorization: Bearer <API key>'") from None
+    return Caller(principal, f"api_key:{principal.name} ({principal.id})", source)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def choose_client(store: Store, principal: Principal | None, requested: str | None) -> str:
+    """The client a request acts on, never one outside the caller's scope.
+
+    Raises:
+        NotFound: the requested client does not exist for the caller, or the caller sees several
+            and named none.
+    """
+    if principal is None:
+        return pick_client(store, requested)
+    if requested is None and principal.client_id is not None:
+        return principal.client_id
+    visible = [
+        c.id
+        for c in store.list_client_records(principal.partner_id)
+        if authorize(principal, Permission.READ, client_ref(store, c.id)) is not Decision.NOT_FOUND
+    ]
+    if requested is not None:
+        if requested not in visible:
+            raise NotFound(f"client {requested!r} does not exist")
+        return requested
+    if len(visible) == 1:
+        return visible[0]
+    if not visible:
+        raise NotFound("this key sees no clients yet")
+    raise NotFound(f"this key sees several clients; choose one with X-Tradewire-Client: {', '.join(visible)}")
+
+
 def operations(
     request: Request,
+    who: CallerDep,
     x_tradewire_client: Annotated[str | None, Header(description="Client id (optional when only one exists)")] = None,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> Operations:
-    """The operator use cases for the request's client, after checking the API token."""
-    app_state = state(request)
-    token = app_state.settings.api.token
-    if token is not None:
-        expected = f"Bearer {token.get_secret_value()}"
-        if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-            raise Unauthorized("a valid 'Authorization: Bearer <token>' header is required")
-    client_id = pick_client(app_state.store, x_tradewire_client)
-    return Operations(app_state.store, client_id, actor="api")
+    """The operator use cases for the request's client; the caller may at least read it."""
+    store = state(request).store
+    client_id = choose_client(store, who.principal, x_tradewire_client)
+    ops = Operations(store, client_id, actor=who.actor, caller=who.principal, source=who.source)
+    ops.require(Permission.READ)
+    return ops
 
 
 OperationsDep = Annotated[Operations, Depends(operations)]

@@ -7,7 +7,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tradewire.errors import ConfigError, Conflict, NotFound, TenantContextMissing, WebhookRejected
+from tradewire.errors import (
+    ConfigError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TenantContextMissing,
+    Unauthenticated,
+    WebhookRejected,
+)
 
 PROBLEM_BASE = "https://tradewire.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -26,10 +34,6 @@ class PayloadTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"body larger than {limit} bytes")
         self.limit = limit
-
-
-class Unauthorized(Exception):
-    """Missing or wrong API token."""
 
 
 def install(app: FastAPI) -> None:
@@ -52,11 +56,15 @@ def install(app: FastAPI) -> None:
     async def _too_large(_: Request, exc: PayloadTooLarge) -> JSONResponse:
         return problem(413, "payload-too-large", "Payload too large", str(exc), limit=exc.limit)
 
-    @app.exception_handler(Unauthorized)
-    async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+    @app.exception_handler(Unauthenticated)
+    async def _unauthorized(_: Request, exc: Unauthenticated) -> JSONResponse:
         response = problem(401, "unauthorized", "Unauthorized", str(exc))
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return problem(403, "forbidden", "Forbidden", str(exc))
 
     @app.exception_handler(ConfigError)
     async def _config(_: Request, exc: ConfigError) -> JSONResponse:

@@ -26,6 +26,7 @@ def _table(report: DemoReport) -> Table:
     by_channel = ", ".join(f"{name} {count}" for name, count in report.orders_by_channel.items())
     rows = [
         ("API", report.api_url),
+        ("API key (Authorization: Bearer …)", report.api_key or "…"),
         ("orders sent", f"{report.orders_sent}  ({by_channel})" if by_channel else str(report.orders_sent)),
         (f"orders in {erp}", f"{report.orders_in_erp}  ({report.missing_in_erp} on the way)"),
         (f"duplicates in {erp}", str(report.duplicates_in_erp)),

@@ -21,9 +21,11 @@ import uvicorn
 
 from tradewire.canonical import canonical_id
 from tradewire.connectors.base.sandbox import free_port
+from tradewire.governance.permissions import Role
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.migrate import migrate
 from tradewire.runtime.store.port import ACTIVE_STATES, Store
+from tradewire.services.access import AccessKeys
 from tradewire.services.demo_systems import DemoChannel
 from tradewire.services.demo_world import DemoKnobs, DemoWorld, build_world
 from tradewire.services.ingest import WebhookIngest
@@ -71,6 +73,8 @@ class DemoReport:
     elapsed_seconds: float = 0.0
     database: str = ""
     api_url: str = ""
+    api_key: str = ""
+    """A partner_admin key for this demo's partner, to try ``/v1`` with (shown once, like any key)."""
     channels: list[str] = field(default_factory=list)
     erp: str = ""
     orders_by_channel: dict[str, int] = field(default_factory=dict)
@@ -130,6 +134,9 @@ class Demo:
         )
         self.report.channels = [c.system for c in world.channels]
         self.report.erp = world.erp.system
+        partner = store.get_client(world.client_id).partner_id
+        issued = AccessKeys(store, actor="demo").issue(partner_id=partner, role=Role.PARTNER_ADMIN, name="demo")
+        self.report.api_key = issued.secret
         port = self.options.port or free_port()
         self.report.api_url = f"http://127.0.0.1:{port}"
         worker = build_worker(self.settings, store)

@@ -9,7 +9,9 @@ from typing import Any
 
 from tradewire.errors import Conflict, NotFound
 from tradewire.flows.registry import get_flow
+from tradewire.governance.permissions import Permission, Principal
 from tradewire.runtime.store.port import MessageRecord, RunFilter, RunRecord, RunState, Store, TimelineEvent
+from tradewire.services.tenants import client_ref, require
 from tradewire.tenancy.context import client_scope
 
 MAX_BULK_REPLAY = 10_000
@@ -45,10 +47,31 @@ class ReplayReport:
 class Operations:
     """Everything an operator does, for one client."""
 
-    def __init__(self, store: Store, client_id: str, *, actor: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client_id: str,
+        *,
+        actor: str,
+        caller: Principal | None = None,
+        source: str | None = None,
+    ) -> None:
         self.store = store
         self.client_id = client_id
         self.actor = actor
+        self.caller = caller
+        """Who acts through the API (None: the installation, e.g. the CLI); checked on every change."""
+        self.source = source
+        """From where (an IP address), for the audit log."""
+
+    def require(self, permission: Permission) -> None:
+        """Raise ``Forbidden`` unless the caller may do ``permission`` on this client (the CLI always may)."""
+        require(self.caller, permission, client_ref(self.store, self.client_id), f"client {self.client_id!r}")
+
+    def audit(self, action: str, target: str, detail: dict[str, Any], now: datetime) -> None:
+        """Append an entry to this client's audit chain, with who and from where."""
+        with client_scope(self.client_id):
+            self.store.append_audit(self.actor, action, target, detail, now, source=self.source)
 
     def runs(self, run_filter: RunFilter) -> list[RunRecord]:
         """Runs, newest first."""
@@ -84,13 +107,13 @@ class Operations:
         Raises:
             NotFound: no such connection for this client.
         """
+        self.require(Permission.OPERATE)
         status = "paused" if paused else "active"
         with client_scope(self.client_id):
             self.store.get_connection(connection_id)  # NotFound for other clients' connections
             self.store.set_connection_status(connection_id, status, reason if paused else None)
             detail: dict[str, Any] = {"status": status, "reason": reason}
-            self.store.append_audit(
-                self.actor,
+            self.audit(
                 f"connection.{'pause' if paused else 'resume'}",
                 f"connection:{connection_id}",
                 detail,
@@ -110,6 +133,7 @@ class Operations:
             NotFound: a run does not exist.
             Conflict: a run is active, or its flow has no step ``from_step``.
         """
+        self.require(Permission.OPERATE)
         if len(run_ids) > MAX_BULK_REPLAY:
             raise Conflict(f"at most {MAX_BULK_REPLAY} runs per replay; narrow it with --since or --flow")
         with client_scope(self.client_id):
@@ -123,11 +147,12 @@ class Operations:
             now = datetime.now(UTC)
             queued = self.store.replay(run_ids, from_step, now)
             detail: dict[str, Any] = {"runs": list(queued), "from_step": from_step}
-            self.store.append_audit(self.actor, "runs.replay", f"runs:{len(queued)}", detail, now)
+            self.audit("runs.replay", f"runs:{len(queued)}", detail, now)
         return ReplayReport(queued, from_step)
 
     def replay_dead(self, *, since: datetime | None = None, flow: str | None = None) -> ReplayReport:
         """Replay every dead run (optionally since a time, of one flow) from the start."""
+        self.require(Permission.OPERATE)
         with client_scope(self.client_id):
             ids = self.store.dead_run_ids(since, flow)
         if not ids:
