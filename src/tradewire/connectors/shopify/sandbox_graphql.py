@@ -1,7 +1,8 @@
 """The sandbox's GraphQL Admin API: a subset of Shopify's schema, resolvers and query cost.
 
 Schema: ``order``, ``orders`` (real cursors, ``sortKey``, ``reverse``, ``query`` with
-``updated_at``/``created_at`` comparisons), ``orderCancel``, ``webhookSubscriptionCreate``.
+``updated_at``/``created_at`` comparisons), ``orderCancel``, ``webhookSubscriptionCreate``, and
+the write mutations and inventory queries of ``sandbox_writes`` (appended to the SDL).
 Field names and shapes follow Shopify's; enums that Shopify types as ``CurrencyCode`` or
 ``CountryCode`` are plain strings here.
 

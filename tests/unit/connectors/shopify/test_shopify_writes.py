@@ -23,7 +23,7 @@ from tradewire.connectors.shopify.refunds import ShopifyRefundSink
 from tradewire.connectors.shopify.sandbox import create_sandbox
 from tradewire.connectors.shopify.sandbox_shop import SandboxOptions
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
-from tradewire.errors import VendorRejected
+from tradewire.errors import RetryableError, VendorRejected
 
 SECRET, TOKEN = "sandbox-secret", "shpat_good"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -309,3 +309,57 @@ def test_spec_declares_the_write_capabilities() -> None:
     assert isinstance(SPEC.shipment_sink(connection, None, None), ShopifyShipmentSink)  # type: ignore[arg-type]
     publisher = SPEC.inventory_publisher(connection, None, None)  # type: ignore[arg-type]
     assert publisher.max_batch == 250
+
+
+class LosesFirstAnswer(httpx.AsyncBaseTransport):
+    """Forwards every request; the first answer to a request naming ``mutation`` is lost (a read timeout)."""
+
+    def __init__(self, app: Any, mutation: str) -> None:
+        self.inner = httpx.ASGITransport(app)
+        self.mutation = mutation.encode()
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.mutation in request.content and not self.lost:
+            self.lost += 1
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+@pytest.mark.parametrize("mutation", ["fulfillmentCreate", "refundCreate"])
+def test_a_write_whose_answer_was_lost_is_not_made_twice_on_retry(mutation: str) -> None:
+    app = sandbox(initial_available=5)
+    rest, order = paid_order(app)
+    line = order.lines[0]
+    transport = LosesFirstAnswer(app, mutation)
+    client = ShopifyAdminClient(
+        ShopifySettings(shop_domain="acme.myshopify.com", base_url="http://sandbox.test"),
+        ShopifySecrets(client_secret=SECRET, access_token=TOKEN),
+        transport=transport,
+    )
+
+    async def write() -> str:
+        if mutation == "fulfillmentCreate":
+            untracked = shipment_of(order, [(line.line_id, 1)], tracking=None)
+            return await ShopifyShipmentSink(client, "conn-1").confirm_shipment(
+                untracked, order=order, order_ref=str(rest["id"])
+            )
+        ret = return_of(order, line.line_id, 1, "3.00", disposition="write_off")
+        return await ShopifyRefundSink(client, "conn-1").refund(ret, order=order, order_ref=str(rest["id"]))
+
+    async def main() -> str:
+        try:
+            with pytest.raises(RetryableError):
+                await write()
+            return await write()
+        finally:
+            await client.aclose()
+
+    made = asyncio.run(main())
+    assert transport.lost == 1
+    stored = app.state.shop.get_order(rest["id"])
+    kind = "fulfillments" if mutation == "fulfillmentCreate" else "refunds"
+    assert len(stored[kind]) == 1
+    assert made.endswith(str(stored[kind][0]["id"]))
+    assert app.state.shop.stock.level(line.sku).available == 5  # written off: nothing restocked
