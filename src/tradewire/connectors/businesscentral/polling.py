@@ -43,7 +43,8 @@ class EntityStream:
     """What one stream reads: the entity set, what to expand, and the canonical object it is.
 
     ``condition`` narrows the ``$filter`` (``type eq 'Inventory'``); ``ordering_field`` names the
-    record field its events are ordered by (default the record id).
+    record field its events are ordered by (default the record id); ``snapshot_first`` makes the
+    first poll read every record instead of looking back ``poll_lookback_hours``.
     """
 
     name: str
@@ -52,13 +53,20 @@ class EntityStream:
     object_type: str
     condition: str | None = None
     ordering_field: str = "id"
+    snapshot_first: bool = False
 
 
 SHIPMENTS = EntityStream("shipments", "salesShipments", "salesShipmentLines", "shipment")
 SALES_ORDERS = EntityStream("sales_orders", "salesOrders", "salesOrderLines", "sales_order")
 # Read-only on-hand of inventory items (FACTS §5.3), ordered per SKU like every inventory source.
 INVENTORY = EntityStream(
-    "inventory", "items", None, "inventory", condition="type eq 'Inventory'", ordering_field="number"
+    "inventory",
+    "items",
+    None,
+    "inventory",
+    condition="type eq 'Inventory'",
+    ordering_field="number",
+    snapshot_first=True,
 )
 
 
@@ -76,7 +84,7 @@ class EntityPoller:
     def since(self, cursor: str | None, now: datetime) -> datetime:
         """Where a poll starts: the cursor minus the overlap, or the look-back on the first poll."""
         if cursor is None:
-            return now - timedelta(hours=self.settings.poll_lookback_hours)
+            return _EPOCH if self.stream.snapshot_first else now - timedelta(hours=self.settings.poll_lookback_hours)
         return parse_moment(cursor) - timedelta(seconds=self.settings.poll_overlap_seconds)
 
     async def pages(self, cursor: str | None, *, now: datetime) -> AsyncIterator[PolledPage]:

@@ -88,3 +88,12 @@ def test_item_mapping_floors_fractions_lists_negatives_as_zero_and_explains_bad_
         item_inventory_to_canonical({**row, "inventory": "many"}, client_id="c1", connection_id="x")
     with pytest.raises(MappingError, match="needs id and number"):
         item_inventory_to_canonical({**row, "number": ""}, client_id="c1", connection_id="x")
+
+
+def test_the_first_inventory_poll_is_a_full_snapshot_whatever_the_look_back() -> None:
+    app = make_app()
+    company = app.state.businesscentral.company
+    with company.lock:  # items last changed long before the look-back window
+        for item in company.sets["items"].values():
+            item["lastModifiedDateTime"] = "2020-01-01T00:00:00.000Z"
+    assert set(bodies(poll(app, None))) == set(app.state.businesscentral.item_ids())
