@@ -67,7 +67,7 @@ class LocationResolver:
         self._first: str | None = None
 
     async def resolve(self, location: str | None) -> str:
-        """The GID of ``location`` (None: the configured default, else the first active location).
+        """The GID of ``location``, a GID or a name (any case); None: the configured default, else the first active location.
 
         Raises:
             VendorRejected: no such location on the store.
@@ -75,14 +75,15 @@ class LocationResolver:
         if self._by_key is None:
             data = await self.client.execute(LOCATIONS_QUERY, cost=LOCATIONS_COST, operation="locations")
             nodes = [n for n in (data.get("locations") or {}).get("nodes") or [] if n.get("isActive", True)]
-            self._by_key = {str(n["id"]): str(n["id"]) for n in nodes} | {str(n["name"]): str(n["id"]) for n in nodes}
+            self._by_key = {str(n["id"]): str(n["id"]) for n in nodes}
+            self._by_key |= {str(n["name"]).casefold(): str(n["id"]) for n in nodes}
             self._first = str(nodes[0]["id"]) if nodes else None
         wanted = location or self.default
         if wanted is None:
             if self._first is None:
                 raise VendorRejected("the Shopify store has no active location", system=SYSTEM)
             return self._first
-        found = self._by_key.get(wanted)
+        found = self._by_key.get(wanted) or self._by_key.get(wanted.casefold())
         if found is None:
             raise VendorRejected(f"Shopify has no active location {wanted!r}", system=SYSTEM)
         return found

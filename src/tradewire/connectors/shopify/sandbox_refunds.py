@@ -6,7 +6,8 @@ checks: each line belongs to the order and is refunded at most its quantity less
 refunds took; ``restockType: RETURN`` needs a location; each transaction is a ``REFUND`` whose
 ``parentId`` is a successful sale or capture of the order, and all refunds together stay within
 what was captured. A refund updates the REST order (``refunds``, ``financial_status``, line
-``current_quantity``), restocks ``RETURN`` lines and sends ``orders/updated``.
+``current_quantity``), lowers what is left to fulfil on unshipped lines, restocks ``RETURN``
+lines and sends ``orders/updated``.
 """
 
 from __future__ import annotations
@@ -150,8 +151,16 @@ class RefundBook:
         currency = str(order.get("currency") or "USD")
         made = [self._transaction(order, "REFUND", amount, parent) | {"gateway": gw} for amount, parent, gw in payments]
         self.transactions[order_id].extend(made)
+        open_lines = {
+            fo_line["lineItem"]["_id"]: fo_line
+            for fo in shop.fulfilment.fulfillment_orders(order_id)
+            for fo_line in fo["_lineItems"]
+        }
         for line, quantity, restock, location in picks:
             line["current_quantity"] = int(line.get("current_quantity", line["quantity"])) - quantity
+            fo_line = open_lines.get(int(line["id"]))
+            if fo_line is not None:  # refunding what was not shipped yet leaves less to fulfil
+                fo_line["remainingQuantity"] -= min(quantity, fo_line["remainingQuantity"])
             if restock == "RETURN" and location is not None:
                 shop.stock.restock(line.get("sku"), quantity, location)
         total = sum((amount for amount, _, _ in payments), Decimal(0))

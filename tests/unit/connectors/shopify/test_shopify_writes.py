@@ -363,3 +363,22 @@ def test_a_write_whose_answer_was_lost_is_not_made_twice_on_retry(mutation: str)
     assert len(stored[kind]) == 1
     assert made.endswith(str(stored[kind][0]["id"]))
     assert app.state.shop.stock.level(line.sku).available == 5  # written off: nothing restocked
+
+
+@sync
+async def test_refunding_an_unshipped_line_leaves_less_to_fulfil_and_names_match_any_case() -> None:
+    app = sandbox(initial_available=5)
+    rest, order = paid_order(app)
+    line = order.lines[0]
+    async with client_for(app) as client:
+        await ShopifyRefundSink(client, "conn-1").refund(
+            return_of(order, line.line_id, line.quantity, "1.00", disposition="write_off"),
+            order=order,
+            order_ref=str(rest["id"]),
+        )
+        with pytest.raises(VendorRejected, match="Invalid fulfillment order line item quantity"):
+            await ShopifyShipmentSink(client, "conn-1").confirm_shipment(
+                shipment_of(order, [(line.line_id, 1)], tracking="1ZR"), order=order, order_ref=str(rest["id"])
+            )
+        outcomes = await ShopifyInventoryPublisher(client).publish([level("CAP-NVY", 9, "RETAIL STORE")])
+    assert outcomes[0].accepted
