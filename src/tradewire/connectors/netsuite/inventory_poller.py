@@ -2,10 +2,14 @@
 
 Rows come oldest change first, keyed ``(changed, item, location)``; each page is its own query
 continuing after the previous page's last key (keyset paging: rows changing meanwhile cannot
-shift a page), and that key is the page's cursor, so a poll stopped mid-stream resumes after the
-last stored page. A new poll starts ``inventory_overlap_seconds`` behind the cursor (a change
-committed late with an older time is not missed); a row read twice with the same quantities has
-the same idempotency key and is stored once. The first poll reads every row: a full snapshot.
+shift a page), and that key is the page's cursor (``changed|item|location``), so a poll stopped
+mid-stream (a failure, the service's page cap) resumes exactly after the last stored page. The
+page that reaches the end marks the cursor ``…|end``; the next poll then starts
+``inventory_overlap_seconds`` behind it (a change committed late with an older time is not
+missed), and a row read twice with the same quantities has the same idempotency key and is
+stored once. While that overlap is re-read the cursor may step back inside it: it is where the
+next poll resumes, so even an overlap holding more rows than one poll reads cannot stall the
+stream. The first poll reads every row: a full snapshot.
 
 Each row becomes one ``inventory.updated`` message, ordered per SKU
 (``inventory:<connection>:<sku>``) by the change time.
@@ -36,22 +40,29 @@ _SELECT = (
 Key = tuple[str, int, int]
 
 
-def cursor_text(key: Key) -> str:
-    """``changed|item|location``: sorts like the keys when compared as tuples (see :func:`parse_cursor`)."""
-    return f"{key[0]}|{key[1]}|{key[2]}"
+END = "end"
 
 
-def parse_cursor(cursor: str) -> Key:
-    """The key a cursor names.
+def cursor_text(key: Key, *, end: bool = False) -> str:
+    """``changed|item|location`` (resume right after it), with ``|end`` once a poll read everything."""
+    return f"{key[0]}|{key[1]}|{key[2]}" + (f"|{END}" if end else "")
+
+
+def parse_cursor(cursor: str) -> tuple[Key, bool]:
+    """The key a cursor names, and whether the poll that wrote it reached the end.
 
     Raises:
         PermanentError: not a cursor this poller wrote.
     """
     parts = cursor.split("|")
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
-        raise PermanentError(f"NetSuite inventory cursor {cursor!r} is not 'changed|item|location'")
-    parse_changed(parts[0])
-    return parts[0], int(parts[1]), int(parts[2])
+    ended = len(parts) == 4 and parts[3] == END
+    if len(parts) not in (3, 4) or (len(parts) == 4 and not ended) or not parts[1].isdigit() or not parts[2].isdigit():
+        raise PermanentError(f"NetSuite inventory cursor {cursor!r} is not 'changed|item|location[|end]'")
+    try:
+        parse_changed(parts[0])
+    except MappingError as exc:
+        raise PermanentError(f"NetSuite inventory cursor {cursor!r}: {exc}") from None
+    return (parts[0], int(parts[1]), int(parts[2])), ended
 
 
 def page_query(*, since: str | None, after: Key | None, size: int) -> str:
@@ -85,25 +96,30 @@ class NetSuiteInventoryPoller:
             NetSuiteUnavailable: a row without its key columns.
             NetSuite…: from the client.
         """
-        newest = parse_cursor(cursor) if cursor else None
-        since = None
-        if newest is not None:
-            start = parse_changed(newest[0]) - timedelta(seconds=self.settings.inventory_overlap_seconds)
-            since = start.strftime("%Y-%m-%d %H:%M:%S")
+        since: str | None = None
         after: Key | None = None
+        if cursor:
+            key, ended = parse_cursor(cursor)
+            if ended:
+                start = parse_changed(key[0]) - timedelta(seconds=self.settings.inventory_overlap_seconds)
+                since = start.strftime("%Y-%m-%d %H:%M:%S")
+            else:
+                after = key
         size = self.settings.inventory_page_size
+        read_any = False
         while True:
             query = page_query(since=since, after=after, size=size)
             rows = [row async for row in self.client.suiteql(query, limit=size)]
             if not rows:
+                if read_any and after is not None:  # the last full page was the end: mark it
+                    yield PolledPage([], cursor_text(after, end=True))
                 return
+            read_any = True
             records = []
             for row in rows:
-                key = self._key(row)
-                after = key
-                newest = key if newest is None or key > newest else newest
-                records.append(PolledRecord(self._event(row, key), json.dumps(row, sort_keys=True).encode()))
-            yield PolledPage(records, cursor_text(newest) if newest else None)
+                after = self._key(row)
+                records.append(PolledRecord(self._event(row, after), json.dumps(row, sort_keys=True).encode()))
+            yield PolledPage(records, cursor_text(after, end=len(rows) < size))
             if len(rows) < size:
                 return
 

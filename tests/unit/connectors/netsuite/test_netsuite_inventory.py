@@ -71,15 +71,36 @@ def test_first_poll_reads_every_level_once_across_pages(warehouse: Any) -> None:
     assert len({e.idempotency_key for e in events}) == 3
 
 
-def test_a_poll_stopped_mid_stream_resumes_after_the_last_stored_page(warehouse: Any) -> None:
+def test_a_poll_stopped_mid_stream_resumes_right_after_the_last_stored_page(warehouse: Any) -> None:
     first = poll(poller_for(warehouse), None, pages=1)
     cursor = first[-1].cursor
     assert cursor is not None
-    parse_cursor(cursor)
-    rest = poll(poller_for(warehouse, inventory_overlap_seconds=0), cursor)
+    assert parse_cursor(cursor)[1] is False, "a full page is not the end"
+    rest = poll(poller_for(warehouse), cursor)
     keys = [r.event.idempotency_key for p in first + rest for r in p.records]
     everything = [r.event.idempotency_key for p in poll(poller_for(warehouse), None) for r in p.records]
-    assert set(keys) == set(everything)  # nothing lost; rows re-read in the overlap keep their key
+    assert sorted(keys) == sorted(everything), "nothing lost, nothing read twice"
+    assert rest[-1].cursor is not None
+    assert parse_cursor(rest[-1].cursor)[1] is True
+
+
+def test_after_the_end_the_overlap_is_reread_with_the_same_keys(warehouse: Any) -> None:
+    pages = poll(poller_for(warehouse), None)
+    assert pages[-1].cursor is not None
+    assert pages[-1].cursor.endswith("|end")
+    again = poll(poller_for(warehouse), pages[-1].cursor)
+    first_keys = {r.event.idempotency_key for p in pages for r in p.records}
+    assert {r.event.idempotency_key for p in again for r in p.records} == first_keys
+
+
+def test_a_last_full_page_is_marked_as_the_end() -> None:
+    app = create_sandbox(account_id=ACCOUNT, **CREDS)
+    for sku in ("CAP-NAVY", "SOCKS-3PK"):
+        app.state.netsuite.adjust_inventory(sku, on_hand=1)
+    pages = poll(poller_for(app), None)
+    assert [len(p.records) for p in pages] == [2, 0]
+    assert pages[-1].cursor is not None
+    assert pages[-1].cursor.endswith("|end")
 
 
 def test_a_warehouse_adjustment_comes_back_as_a_new_message(warehouse: Any) -> None:
@@ -89,7 +110,8 @@ def test_a_warehouse_adjustment_comes_back_as_a_new_message(warehouse: Any) -> N
     again = poll(poller_for(warehouse, inventory_overlap_seconds=0), first[-1].cursor)
     new = [json.loads(r.body) for p in again for r in p.records if r.event.idempotency_key not in seen]
     assert [(r["sku"], r["locationname"], r["onhand"]) for r in new] == [("CAP-NAVY", "East Coast DC", "7")]
-    assert all(p.cursor is not None and p.cursor >= (first[-1].cursor or "") for p in again)
+    assert again[-1].cursor is not None
+    assert again[-1].cursor.endswith("|end")
 
 
 def test_rows_map_to_absolute_levels_and_bad_rows_get_a_reason() -> None:
