@@ -116,10 +116,13 @@ class NetSuiteInventoryPoller:
                 return
             read_any = True
             records = []
+            last: Key | None = None
             for row in rows:
-                after = self._key(row)
-                records.append(PolledRecord(self._event(row, after), json.dumps(row, sort_keys=True).encode()))
-            yield PolledPage(records, cursor_text(after, end=len(rows) < size))
+                last = self._key(row)
+                records.append(PolledRecord(self._event(row, last), json.dumps(row, sort_keys=True).encode()))
+            assert last is not None  # rows is not empty
+            after = last
+            yield PolledPage(records, cursor_text(last, end=len(rows) < size))
             if len(rows) < size:
                 return
 
