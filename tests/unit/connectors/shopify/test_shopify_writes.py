@@ -382,3 +382,19 @@ async def test_refunding_an_unshipped_line_leaves_less_to_fulfil_and_names_match
             )
         outcomes = await ShopifyInventoryPublisher(client).publish([level("CAP-NVY", 9, "RETAIL STORE")])
     assert outcomes[0].accepted
+
+
+@sync
+async def test_a_batch_too_big_is_refused_and_a_repeated_sku_keeps_its_last_level() -> None:
+    app = sandbox(initial_available=5)
+    async with client_for(app) as client:
+        publisher = ShopifyInventoryPublisher(client)
+        with pytest.raises(ValueError, match="at most 250"):
+            await publisher.publish([level("CAP-NVY", 1)] * 251)
+        outcomes = await publisher.publish([level("CAP-NVY", 1), level("CAP-NVY", 6), level("CAP-NVY", 2, "Nowhere")])
+    assert [(o.accepted, o.error) for o in outcomes] == [
+        (False, "superseded by a later level in the same batch"),
+        (True, None),
+        (False, "Shopify has no active location 'Nowhere'"),
+    ]
+    assert app.state.shop.stock.level("CAP-NVY").available == 6
