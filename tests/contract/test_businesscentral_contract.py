@@ -95,8 +95,10 @@ class TestBusinessCentralContract(ConnectorContract):
                 await sink.aclose()
 
         asyncio.run(ship_three())
-        # Both streams are polled: three shipments, and no sales orders (BC deletes an order it posts).
-        return PollWorld(connection(), httpx.ASGITransport(app=app), "shipments", 3)
+        # Every stream is polled: three shipments, no sales orders (BC deletes an order it posts),
+        # and the on hand of each inventory item (the first inventory poll is a full snapshot).
+        items = len(app.state.businesscentral.item_ids())
+        return PollWorld(connection(), httpx.ASGITransport(app=app), "shipments", 3 + items)
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         client = client_for(make_app(), page_size=3)

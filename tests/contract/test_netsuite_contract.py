@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 
 from tradewire.canonical import Address, ExternalRef, Order, OrderLine
-from tradewire.connectors.base.contract import Call, ConnectorContract
+from tradewire.connectors.base.contract import Call, ConnectorContract, PollWorld
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
+from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.netsuite import SPEC
 from tradewire.connectors.netsuite.client import NetSuiteClient
 from tradewire.connectors.netsuite.mapping import order_to_sales_order, sales_order_to_canonical_lines
@@ -54,6 +55,20 @@ def sample_order() -> Order:
 
 class TestNetSuiteContract(ConnectorContract):
     spec = SPEC
+
+    def poll_world(self) -> PollWorld | None:
+        app = sandbox()
+        state = app.state.netsuite
+        for sku, where, count in [("CAP-NAVY", None, 10), ("CAP-NAVY", "East Coast DC", 4), ("SOCKS-3PK", None, 7)]:
+            state.adjust_inventory(sku, location=where, on_hand=count)
+        connection = Connection(
+            id="conn-ns-contract",
+            client_id="client-contract",
+            system="netsuite",
+            settings={**SETTINGS.model_dump(), "inventory_page_size": 2},
+            secrets=CREDS,
+        )
+        return PollWorld(connection, httpx.ASGITransport(app=app), "inventory", 3)
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         client = client_for(sandbox())

@@ -7,7 +7,8 @@ derived from the canonical id before it creates anything. BC runs 5 requests per
 its requests in flight with a semaphore (``max_concurrency``) and the ``odata`` budget below
 spreads the window's 20 requests/s across processes. Changes come back by webhook
 subscriptions (clientState-authenticated notifications) and by polling salesShipments /
-salesOrders on ``lastModifiedDateTime``.
+salesOrders on ``lastModifiedDateTime``; on-hand quantities come from polling ``items``
+(``inventory``) the same way, as ``inventory.updated`` messages.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 from tradewire.canonical import Customer, Order
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectionJob, ConnectorSpec, Reads, Writes
+from tradewire.connectors.base.spec import ConnectionJob, ConnectorSpec, Reads, RecordSource, Writes
+from tradewire.connectors.businesscentral.inventory_mapping import item_inventory_to_canonical
 from tradewire.connectors.businesscentral.mapping import (
     customer_to_bc,
     customer_to_canonical,
@@ -66,15 +68,30 @@ SPEC = ConnectorSpec(
         "sales_order": Reads("order", sales_order_to_order, "a salesOrder read with $expand=salesOrderLines"),
         "shipment": Reads("shipment", shipment_to_canonical, "a salesShipment read with $expand=salesShipmentLines"),
         "customer": Reads("customer", customer_to_canonical, "a customer entity"),
+        "item": Reads("inventory", item_inventory_to_canonical, "an items entity (its read-only inventory)"),
     },
     writes={
         "order": Writes(preview_sales_order, "salesOrders deep insert (POST …/salesOrders with salesOrderLines)"),
         "customer": Writes(preview_customer, "customers POST body"),
     },
     pollers=POLL_STREAMS,
+    sources={
+        "inventory": RecordSource(
+            item_inventory_to_canonical, description="on hand per item (polled items, read-only inventory field)"
+        )
+    },
     # Subscriptions live 3 days and are renewed a day ahead: checking every 6 hours leaves 3 tries.
     jobs=(ConnectionJob("subscriptions", every_seconds=6 * 3600.0, run=keep_subscriptions),),
-    capabilities=("order_sink", "customer_sink", "item_lookup", "webhooks", "polling", "batch", "sandbox"),
+    capabilities=(
+        "order_sink",
+        "customer_sink",
+        "item_lookup",
+        "webhooks",
+        "polling",
+        "batch",
+        "sandbox",
+        "inventory.poll",
+    ),
 )
 
 __all__ = ["SPEC"]

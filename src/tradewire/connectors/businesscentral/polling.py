@@ -1,4 +1,4 @@
-"""Polling Business Central entity sets by ``lastModifiedDateTime`` (shipments flow back this way).
+"""Polling Business Central entity sets by ``lastModifiedDateTime`` (shipments and on-hand flow back this way).
 
 The cursor is the newest ``lastModifiedDateTime`` stored so far, written in one fixed-width UTC
 form (``2026-05-04T10:30:00.123000Z``) so it sorts as text. Each poll re-reads
@@ -40,16 +40,34 @@ def parse_moment(value: str) -> datetime:
 
 @dataclass(frozen=True)
 class EntityStream:
-    """What one stream reads: the entity set, what to expand, and the canonical object it is."""
+    """What one stream reads: the entity set, what to expand, and the canonical object it is.
+
+    ``condition`` narrows the ``$filter`` (``type eq 'Inventory'``); ``ordering_field`` names the
+    record field its events are ordered by (default the record id); ``snapshot_first`` makes the
+    first poll read every record instead of looking back ``poll_lookback_hours``.
+    """
 
     name: str
     entity_set: str
     expand: str | None
     object_type: str
+    condition: str | None = None
+    ordering_field: str = "id"
+    snapshot_first: bool = False
 
 
 SHIPMENTS = EntityStream("shipments", "salesShipments", "salesShipmentLines", "shipment")
 SALES_ORDERS = EntityStream("sales_orders", "salesOrders", "salesOrderLines", "sales_order")
+# Read-only on-hand of inventory items (FACTS §5.3), ordered per SKU like every inventory source.
+INVENTORY = EntityStream(
+    "inventory",
+    "items",
+    None,
+    "inventory",
+    condition="type eq 'Inventory'",
+    ordering_field="number",
+    snapshot_first=True,
+)
 
 
 class EntityPoller:
@@ -66,7 +84,7 @@ class EntityPoller:
     def since(self, cursor: str | None, now: datetime) -> datetime:
         """Where a poll starts: the cursor minus the overlap, or the look-back on the first poll."""
         if cursor is None:
-            return now - timedelta(hours=self.settings.poll_lookback_hours)
+            return _EPOCH if self.stream.snapshot_first else now - timedelta(hours=self.settings.poll_lookback_hours)
         return parse_moment(cursor) - timedelta(seconds=self.settings.poll_overlap_seconds)
 
     async def pages(self, cursor: str | None, *, now: datetime) -> AsyncIterator[PolledPage]:
@@ -77,10 +95,10 @@ class EntityPoller:
             BusinessCentral…: from the client.
         """
         start = self.since(cursor, now)
-        params: dict[str, str | int] = {
-            "$filter": f"lastModifiedDateTime gt {start.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}",
-            "$orderby": "lastModifiedDateTime asc",
-        }
+        condition = f"lastModifiedDateTime gt {start.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
+        if self.stream.condition:
+            condition = f"{condition} and {self.stream.condition}"
+        params: dict[str, str | int] = {"$filter": condition, "$orderby": "lastModifiedDateTime asc"}
         if self.stream.expand:
             params["$expand"] = self.stream.expand
         newest = cursor
@@ -102,17 +120,19 @@ class EntityPoller:
                     ) from exc
                 stamp = cursor_text(moment)
                 newest = stamp if newest is None or stamp > newest else newest
-                records.append(PolledRecord(self._event(str(record_id), moment, stamp), json.dumps(row).encode()))
+                ordering = str(row.get(self.stream.ordering_field) or record_id)
+                event = self._event(str(record_id), moment, stamp, ordering)
+                records.append(PolledRecord(event, json.dumps(row).encode()))
             yield PolledPage(records, newest)
 
-    def _event(self, record_id: str, moment: datetime, stamp: str) -> InboundEvent:
+    def _event(self, record_id: str, moment: datetime, stamp: str, ordering: str) -> InboundEvent:
         kind = self.stream.object_type
         return InboundEvent(
             event_type=f"{kind}.updated",
             idempotency_key=f"bc:{self.stream.entity_set}:{record_id}:{stamp}",
             object_type=kind,
             external_id=record_id,
-            ordering_key=f"{kind}:{self.connection_id}:{record_id}",  # same key as the webhook events
+            ordering_key=f"{kind}:{self.connection_id}:{ordering}",  # same key as the webhook events
             ordering_seq=(moment - _EPOCH) // timedelta(microseconds=1),
             triggered_at=moment,
         )
@@ -136,4 +156,5 @@ def _opener(stream: EntityStream) -> Callable[[Connection, RateBudget, httpx.Asy
 POLL_STREAMS = (
     PollStream(SHIPMENTS.name, 300.0, _opener(SHIPMENTS)),
     PollStream(SALES_ORDERS.name, 300.0, _opener(SALES_ORDERS)),
+    PollStream(INVENTORY.name, 300.0, _opener(INVENTORY)),
 )

@@ -117,6 +117,14 @@ class BusinessCentralSandbox:
         """Add inventory items ``(sku, title, price)``; return SKU → item id."""
         return self.company.seed_items(items)
 
+    def adjust_inventory(
+        self, number: str, *, delta: float | None = None, count: float | None = None
+    ) -> dict[str, Any]:
+        """Move or count an item's stock as a warehouse would (a ledger entry; subscribers hear ``items`` updated)."""
+        item = self.company.adjust_inventory(number, delta=delta, count=count)
+        self.changed("items", item, "updated")
+        return item
+
     def item_ids(self) -> dict[str, str]:
         """Item number → id."""
         return {row["number"]: row["id"] for row in self.company.rows("items")}
@@ -449,6 +457,18 @@ def create_sandbox(
             return JSONResponse({"error": f'expected {{"items": [{{sku, title, price}}]}}: {exc}'}, status_code=400)
         return JSONResponse({"items": state.seed_items(rows)})
 
+    async def admin_adjust(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body() or b"{}")
+            item = state.adjust_inventory(
+                str(request.path_params["number"]), delta=body.get("delta"), count=body.get("count")
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": f'expected {{"delta"}} or {{"count"}}: {exc}'}, status_code=400)
+        except SandboxError as exc:
+            return error(exc.status, exc.code, exc.message)
+        return JSONResponse(item)
+
     async def admin_sales_orders(request: Request) -> Response:
         edn = request.query_params.get("externalDocumentNumber")
         rows = state.sales_order(edn) if edn else state.sales_orders()
@@ -505,6 +525,7 @@ def create_sandbox(
         Route("/v2.0/{tenant}/{environment}/api/v2.0/{rest:path}", api, methods=methods),
         Route("/_sandbox/stats", admin_stats, methods=["GET"]),
         Route("/_sandbox/items", admin_items, methods=["GET", "POST"]),
+        Route("/_sandbox/items/{number}/adjust", admin_adjust, methods=["POST"]),
         Route("/_sandbox/sales-orders", admin_sales_orders, methods=["GET"]),
         Route("/_sandbox/sales-orders/{order_id}/ship", admin_ship, methods=["POST"]),
         Route("/_sandbox/notifications/flush", admin_flush, methods=["POST"]),

@@ -412,6 +412,39 @@ class Company:
             self._touch(header, self.clock())
             return None if method == "DELETE" else copy.deepcopy(line)
 
+    def adjust_inventory(
+        self, number: str, *, delta: float | None = None, count: float | None = None
+    ) -> dict[str, Any]:
+        """Post an item journal line as a warehouse would: ``delta`` units, or a physical ``count``.
+
+        Writes a positive or negative adjustment item ledger entry and moves the item's read-only
+        ``inventory``; returns the item.
+
+        Raises:
+            SandboxError: 404 unknown item number; 400 neither or both of ``delta`` / ``count``.
+        """
+        if (delta is None) == (count is None):
+            raise SandboxError(400, "BadRequest", "Give exactly one of 'delta' or 'count'.")
+        now = self.clock()
+        with self.lock:
+            item = next((r for r in self.sets["items"].values() if r["number"] == number.upper()), None)
+            if item is None:
+                raise SandboxError(404, "BadRequest_NotFound", f"The item '{number}' was not found.")
+            change = float(delta) if delta is not None else float(count or 0) - float(item["inventory"])
+            if change == 0:
+                return copy.deepcopy(item)
+            item["inventory"] = float(item["inventory"]) + change
+            self._touch(item, now)
+            self.counters["entry"] += 1
+            kind = "Positive_x0020_Adjmt_x002E_" if change > 0 else "Negative_x0020_Adjmt_x002E_"
+            entry = {"id": str(uuid.uuid4()), "entryNumber": self.counters["entry"], "itemNumber": item["number"],
+                     "postingDate": datetime.fromtimestamp(now, UTC).date().isoformat(), "entryType": kind,
+                     "documentNumber": f"ADJ{self.counters['entry']}", "documentType": "", "description": "",
+                     "quantity": change, "salesAmountActual": 0, "costAmountActual": 0}  # fmt: skip
+            self.sets["itemLedgerEntries"][entry["id"]] = entry
+            self._touch(entry, now)
+            return copy.deepcopy(item)
+
     def ship_and_invoice(self, key: str) -> tuple[str, str]:
         """Post the order: a shipment and an invoice of what is left, item ledger entries, inventory down.
 

@@ -1,6 +1,7 @@
 """Oracle NetSuite (SuiteTalk REST web services): an ERP that receives customers and sales orders.
 
-NetSuite is polled (no webhooks). Writes are upserts by ``externalId`` (the canonical id), so
+NetSuite is polled (no webhooks): on-hand quantities per item and location come back as
+``inventory.updated`` messages (``inventory_poller``). Writes are upserts by ``externalId`` (the canonical id), so
 retries never duplicate. NetSuite limits *concurrent* requests per account (shared tier: 5), not
 their rate: each process caps its requests in flight with a semaphore (``max_concurrency``), and
 the ``rest`` budget below only smooths bursts shared across processes.
@@ -12,7 +13,9 @@ from typing import Any
 
 from tradewire.canonical import Order
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
+from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, RecordSource, Writes
+from tradewire.connectors.netsuite.inventory_mapping import inventory_row_to_canonical
+from tradewire.connectors.netsuite.inventory_poller import open_inventory_poller
 from tradewire.connectors.netsuite.mapping import order_to_sales_order, sales_order_to_canonical
 from tradewire.connectors.netsuite.sandbox import create_sandbox
 from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
@@ -41,9 +44,18 @@ SPEC = ConnectorSpec(
     order_source=None,
     order_sink=make_order_sink,
     sandbox=create_sandbox,
-    reads={"sales_order": Reads("order", sales_order_to_canonical, "a salesOrder read with expandSubResources=true")},
+    reads={
+        "sales_order": Reads("order", sales_order_to_canonical, "a salesOrder read with expandSubResources=true"),
+        "item_location": Reads("inventory", inventory_row_to_canonical, "an aggregateItemLocation row as polled"),
+    },
     writes={"order": Writes(preview_sales_order, "salesOrder upsert body (PUT /salesOrder/eid:…)")},
-    capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox"),
+    pollers=(PollStream("inventory", every_seconds=300.0, open=open_inventory_poller),),
+    sources={
+        "inventory": RecordSource(
+            inventory_row_to_canonical, description="on hand per item and location (polled aggregateItemLocation rows)"
+        )
+    },
+    capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox", "inventory.poll"),
 )
 
 __all__ = ["SPEC"]

@@ -128,6 +128,20 @@ class NetSuiteSandbox:
         rows = self.store.suiteql("SELECT id, itemid FROM item ORDER BY id")
         return {row["itemid"]: row["id"] for row in rows}
 
+    def adjust_inventory(
+        self, sku: str, *, location: str | int | None = None, delta: float | None = None, on_hand: float | None = None
+    ) -> dict[str, Any]:
+        """Move (``delta``) or count (``on_hand``) stock of ``sku`` at a location, as a warehouse would.
+
+        Raises:
+            KeyError: unknown SKU or location.
+            ValueError: neither or both of ``delta`` / ``on_hand``.
+        """
+        item_id = self.item_ids().get(sku)
+        if item_id is None:
+            raise KeyError(f"item {sku!r}")
+        return self.store.inventory.adjust(int(item_id), location=location, delta=delta, on_hand=on_hand)
+
     def sales_orders(self) -> list[SalesOrderRow]:
         """Every sales order with its creation time and otherRefNum, oldest first."""
         return self.store.sales_orders()
@@ -408,6 +422,22 @@ def create_sandbox(
             return JSONResponse({"error": f'expected {{"items": [{{sku, title, price}}]}}: {exc}'}, status_code=400)
         return JSONResponse({"items": state.seed_items(rows)})
 
+    async def admin_inventory(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"items": state.store.inventory.rows()})
+        try:
+            body = await _json_body(request)
+            row = state.adjust_inventory(
+                str(body["sku"]), location=body.get("location"), delta=body.get("delta"), on_hand=body.get("on_hand")
+            )
+        except KeyError as exc:
+            return JSONResponse({"error": f"not found: {exc}"}, status_code=404)
+        except (SandboxError, ValueError, TypeError) as exc:
+            return JSONResponse(
+                {"error": f'expected {{"sku", "location"?, "delta" | "on_hand"}}: {exc}'}, status_code=400
+            )
+        return JSONResponse(row)
+
     async def admin_sales_orders(request: Request) -> Response:
         return JSONResponse({"items": [row.to_json() for row in state.sales_orders()]})
 
@@ -435,6 +465,7 @@ def create_sandbox(
         Route("/_sandbox/stats", admin_stats, methods=["GET"]),
         Route("/_sandbox/items", admin_items, methods=["GET", "POST"]),
         Route("/_sandbox/sales-orders", admin_sales_orders, methods=["GET"]),
+        Route("/_sandbox/inventory", admin_inventory, methods=["GET", "POST"]),
         Route("/_sandbox/duplicates", admin_duplicates, methods=["GET"]),
         Route("/_sandbox/knobs", admin_knobs, methods=["POST"]),
         Route("/_sandbox/reset", admin_reset, methods=["POST"]),

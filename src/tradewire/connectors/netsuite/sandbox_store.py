@@ -12,6 +12,7 @@ import copy
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradewire.connectors.netsuite import sandbox_suiteql
+from tradewire.connectors.netsuite.sandbox_inventory import InventoryBook
 
 RECORD_TABLES = {"customer": "customer", "salesOrder": "transaction", "inventoryItem": "item"}
 STATUS_NAMES = {
@@ -148,6 +150,7 @@ class SandboxStore:
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
         sandbox_suiteql.install_functions(self._db)
+        self.inventory = InventoryBook(self._db, self._lock, time.time)
         self._records: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in RECORD_TABLES}
         self._eids: dict[str, dict[str, str]] = {t: {} for t in RECORD_TABLES}
         self._created: dict[tuple[str, str], float] = {}
@@ -167,6 +170,7 @@ class SandboxStore:
             self._created.clear()
             self._next_id = {"customer": 100, "transaction": 1000, "item": 500}
             self._next_tran = 1
+            self.inventory.reset()
 
     def seed_items(self, items: Iterable[tuple[str, str, Decimal | float | str]], *, now: float) -> dict[str, str]:
         """Create inventory items ``(sku, title, price)``; return SKU → internal id (existing SKUs kept)."""

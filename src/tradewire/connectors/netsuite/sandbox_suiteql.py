@@ -3,7 +3,7 @@
 Supported: ``SELECT`` (joins, sub-queries, ``WITH``, ``GROUP BY``, ``ORDER BY``), Oracle's
 ``FETCH FIRST n ROWS ONLY``, ``SYSDATE``, ``NVL``, ``NVL2``, ``DECODE``, ``TO_CHAR``, ``TO_DATE``,
 ``TO_NUMBER``, ``BUILTIN.DF``, and the usual SQL functions. Only the ``customer``, ``item``,
-``transaction`` and ``transactionline`` tables exist. Anything else (``ROWNUM``, writes, several
+``transaction``, ``transactionline``, ``location`` and ``aggregateitemlocation`` tables exist. Anything else (``ROWNUM``, writes, several
 statements, unknown tables or columns) is refused with :class:`SuiteQLError`, which the sandbox
 answers as NetSuite does: 400 ``INVALID_PARAMETER``.
 
@@ -18,7 +18,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-TABLES = frozenset({"customer", "item", "transaction", "transactionline"})
+TABLES = frozenset({"customer", "item", "transaction", "transactionline", "location", "aggregateitemlocation"})
 MAX_ROWS = 100_000  # NetSuite's own cap per SuiteQL query
 _MAX_VM_STEPS = 50_000_000
 

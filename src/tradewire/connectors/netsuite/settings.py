@@ -71,6 +71,14 @@ class NetSuiteSettings(BaseModel):
     request_timeout_seconds: float = Field(
         default=60.0, gt=0, le=900, description="Seconds to wait for connect, read and write of one request."
     )
+    inventory_page_size: int = Field(
+        default=500, ge=1, le=1000, description="Item-location rows per SuiteQL page when polling on-hand quantities."
+    )
+    inventory_overlap_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="Each inventory poll re-reads this far behind its cursor (late commits); repeats are stored once.",
+    )
 
     @field_validator("currency_ids")
     @classmethod

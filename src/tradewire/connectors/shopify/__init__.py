@@ -6,8 +6,11 @@ from typing import Any
 
 from tradewire.connectors.base.budget import RateLimit
 from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, Writes
+from tradewire.connectors.shopify.fulfilment import open_shipment_sink
+from tradewire.connectors.shopify.inventory import open_inventory_publisher
 from tradewire.connectors.shopify.mapping import ShopifyOrderSource, order_to_rest_payload
 from tradewire.connectors.shopify.polling import open_order_poller, open_order_reader
+from tradewire.connectors.shopify.refunds import open_refund_sink
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
 from tradewire.connectors.shopify.webhooks import ShopifyWebhooks
 
@@ -35,6 +38,9 @@ SPEC = ConnectorSpec(
     sandbox=sandbox_factory,
     reads={"order": Reads("order", ORDER_SOURCE.to_order, "an order webhook body or one REST order")},
     writes={"order": Writes(order_to_rest_payload, "REST Admin order create body")},
+    shipment_sink=open_shipment_sink,
+    inventory_publisher=open_inventory_publisher,
+    refund_sink=open_refund_sink,
     capabilities=(
         "webhooks.orders",
         "order_source",
@@ -43,6 +49,9 @@ SPEC = ConnectorSpec(
         "webhooks.subscribe",
         "orders.poll",
         "sandbox",
+        "fulfillments.create",
+        "inventory.set",
+        "refunds.create",
     ),
 )
 

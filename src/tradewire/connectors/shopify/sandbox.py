@@ -13,7 +13,13 @@
   ``{"reason"}``; ``POST /_sandbox/orders/{id}/update`` ``{"note", "tags"}``;
   ``GET|POST /_sandbox/webhooks`` ``{"topic", "address"}``; ``GET|POST /_sandbox/knobs``
   (partial update); ``GET /_sandbox/deliveries[?order_id=]``; ``GET|POST /_sandbox/bucket``
-  ``{"currentlyAvailable"}``.
+  ``{"currentlyAvailable"}``; ``GET|POST /_sandbox/inventory`` ``{"sku", "available",
+  "location"?}`` (a merchant or a sale changing stock); ``GET /_sandbox/orders/{id}/writes``
+  (fulfillment orders, fulfillments, transactions and refunds of one order).
+
+The write mutations (``fulfillmentCreate``, ``inventorySetQuantities``, ``refundCreate``, with
+``@idempotent``) are in ``sandbox_writes``; their state in ``sandbox_stock``,
+``sandbox_fulfilment`` and ``sandbox_refunds``.
 
 Webhooks go out from a sender task started by the app's lifespan (one shared
 ``httpx.AsyncClient``). In-process tests without a server enter the lifespan themselves:
@@ -148,6 +154,42 @@ async def _bucket(request: Request, shop: SandboxShop, body: dict[str, Any]) -> 
     return {"throttleStatus": shop.bucket.status()}
 
 
+async def _inventory(request: Request, shop: SandboxShop, body: dict[str, Any]) -> Any:
+    if request.method == "POST":
+        available = body.get("available")
+        if isinstance(available, bool) or not isinstance(available, int):
+            raise ValueError("'available' must be an integer")
+        location = body.get("location")
+        location_id = None
+        if location is not None:
+            location_id = next(
+                (i for i, n in shop.stock.locations.items() if n == location or str(i) == str(location)), None
+            )
+            if location_id is None:
+                raise KeyError(location)
+        shop.stock.set_available(str(body.get("sku", "")), available, location_id)
+    return {"inventory": shop.stock.snapshot()}
+
+
+def _public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objects without the resolvers' private ``_`` keys."""
+    return [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
+
+
+async def _order_writes(request: Request, shop: SandboxShop, body: dict[str, Any]) -> Any:
+    order_id = _order_id(request)
+    if shop.get_order(order_id) is None:
+        raise KeyError(order_id)
+    return {
+        "fulfillment_orders": [
+            {**_public([fo])[0], "line_items": fo["_lineItems"]} for fo in shop.fulfilment.fulfillment_orders(order_id)
+        ],
+        "fulfillments": _public(shop.fulfilment.fulfillments(order_id)),
+        "transactions": shop.refund_book.order_transactions(order_id),
+        "refunds": _public(shop.refund_book.order_refunds(order_id)),
+    }
+
+
 def _graphql_endpoint(shop: SandboxShop) -> Handler:
     schema = build_sandbox_schema()
 
@@ -240,6 +282,8 @@ def create_sandbox(
         Route("/_sandbox/knobs", _admin(_knobs), methods=["GET", "POST"]),
         Route("/_sandbox/deliveries", _admin(_deliveries), methods=["GET"]),
         Route("/_sandbox/bucket", _admin(_bucket), methods=["GET", "POST"]),
+        Route("/_sandbox/inventory", _admin(_inventory), methods=["GET", "POST"]),
+        Route("/_sandbox/orders/{order_id}/writes", _admin(_order_writes), methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.shop = shop

@@ -1,7 +1,8 @@
 """The sandbox's GraphQL Admin API: a subset of Shopify's schema, resolvers and query cost.
 
 Schema: ``order``, ``orders`` (real cursors, ``sortKey``, ``reverse``, ``query`` with
-``updated_at``/``created_at`` comparisons), ``orderCancel``, ``webhookSubscriptionCreate``.
+``updated_at``/``created_at`` comparisons), ``orderCancel``, ``webhookSubscriptionCreate``, and
+the write mutations and inventory queries of ``sandbox_writes`` (appended to the SDL).
 Field names and shapes follow Shopify's; enums that Shopify types as ``CurrencyCode`` or
 ``CountryCode`` are plain strings here.
 
@@ -45,6 +46,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from tradewire.connectors.shopify.sandbox_shop import SandboxShop
+from tradewire.connectors.shopify.sandbox_writes import SDL_EXTENSION, install_write_resolvers
 from tradewire.connectors.shopify.webhooks import epoch_microseconds
 
 SDL = """
@@ -458,7 +460,7 @@ def resolve_webhook_create(_root: Any, info: GraphQLResolveInfo, **args: Any) ->
 
 def build_sandbox_schema() -> GraphQLSchema:
     """The schema with the sandbox's resolvers attached."""
-    schema = build_schema(SDL)
+    schema = build_schema(SDL + SDL_EXTENSION)
     query, mutation, order = schema.query_type, schema.mutation_type, schema.get_type("Order")
     assert query is not None
     assert mutation is not None
@@ -469,6 +471,7 @@ def build_sandbox_schema() -> GraphQLSchema:
     mutation.fields["webhookSubscriptionCreate"].resolve = resolve_webhook_create
     order.fields["lineItems"].resolve = _list_resolver("_lineItems")
     order.fields["shippingLines"].resolve = _list_resolver("_shippingLines")
+    install_write_resolvers(schema, paginate)
     return schema
 
 

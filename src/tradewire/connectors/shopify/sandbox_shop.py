@@ -21,7 +21,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tradewire.connectors.base.sandbox import FaultDice, FaultKnobs
+from tradewire.connectors.shopify.sandbox_fulfilment import FulfilmentBook
 from tradewire.connectors.shopify.sandbox_orders import DEFAULT_CATALOG, OrderGenerator, shop_time
+from tradewire.connectors.shopify.sandbox_refunds import RefundBook
+from tradewire.connectors.shopify.sandbox_stock import StockBook
 from tradewire.connectors.shopify.sandbox_webhooks import WebhookSender, build_delivery
 from tradewire.connectors.shopify.webhooks import ORDER_TOPICS
 
@@ -52,6 +55,12 @@ class SandboxOptions(BaseModel):
     customer_pool: int = Field(default=25, ge=1, description="Distinct returning customers.")
     guest_rate: float = Field(default=0.15, ge=0, le=1, description="Share of guest checkouts (no customer).")
     taxes_included_rate: float = Field(default=0.1, ge=0, le=1, description="Share of orders with VAT in prices.")
+    locations: list[str] = Field(
+        default=["Main warehouse", "Retail store"], min_length=1, description="Locations (the first is the default)."
+    )
+    initial_available: int = Field(
+        default=0, description="Starting 'available' of every catalog SKU at every location."
+    )
 
 
 class LeakyBucket:
@@ -148,6 +157,17 @@ class SandboxShop:
         self.orders: dict[int, dict[str, Any]] = {}
         self.subscriptions: list[dict[str, Any]] = []
         self.bucket = LeakyBucket(self.options.bucket_size, self.options.restore_rate)
+        self.stock = StockBook(
+            self._lock,
+            self.next_id,
+            self.now_text,
+            location_names=self.options.locations,
+            skus=[sku for sku, _title, _price in catalog or DEFAULT_CATALOG],
+            initial=self.options.initial_available,
+        )
+        self.fulfilment = FulfilmentBook(self)
+        self.refund_book = RefundBook(self)
+        self.idempotent_results: dict[tuple[str, str], Any] = {}
         self.sender = WebhookSender(
             retry_delays=self.options.webhook_retry_delays,
             out_of_order_delay=self.options.out_of_order_delay_seconds,

@@ -50,6 +50,17 @@ class ShopifySettings(BaseModel):
         gt=0,
         description="Connect/read/write timeout of one Admin API call.",
     )
+    inventory_location_id: str | None = Field(
+        default=None,
+        description=(
+            "Location (gid://shopify/Location/… or its name) that quantities without a location are set at and "
+            "returned units are restocked to. None: the store's first active location."
+        ),
+    )
+    refund_restock: bool = Field(
+        default=True,
+        description="Refunds restock lines whose return disposition is 'restock' (restockType RETURN); else NO_RESTOCK.",
+    )
 
     @field_validator("shop_domain")
     @classmethod

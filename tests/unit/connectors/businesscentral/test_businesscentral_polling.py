@@ -72,4 +72,4 @@ def test_restart_from_the_cursor_rereads_only_the_overlap_with_the_same_keys() -
 
 
 def test_sales_orders_stream_exists() -> None:
-    assert {s.name for s in SPEC.pollers} == {"shipments", "sales_orders"}
+    assert {s.name for s in SPEC.pollers} == {"shipments", "sales_orders", "inventory"}
