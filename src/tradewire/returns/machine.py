@@ -212,7 +212,9 @@ def close(rma: Rma, now: datetime) -> Change:
     """Close an inspected RMA that owes nothing (anything else is left as it is)."""
     if rma.state is not ReturnStatus.INSPECTED or due_postings(rma):
         return Change(rma, False, "not inspected yet, or postings still due")
-    return Change(rma.model_copy(update={"state": ReturnStatus.CLOSED, "updated_at": now, "version": rma.version + 1}), True)
+    return Change(
+        rma.model_copy(update={"state": ReturnStatus.CLOSED, "updated_at": now, "version": rma.version + 1}), True
+    )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from tradewire.canonical import Order
 from tradewire.connectors.base.budget import RateLimit
 from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
 from tradewire.connectors.netsuite.mapping import order_to_sales_order, sales_order_to_canonical
+from tradewire.connectors.netsuite.returns import make_credit_memo_sink
 from tradewire.connectors.netsuite.sandbox import create_sandbox
 from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
 from tradewire.connectors.netsuite.sink import make_order_sink
@@ -40,10 +41,11 @@ SPEC = ConnectorSpec(
     webhooks=None,
     order_source=None,
     order_sink=make_order_sink,
+    credit_memo_sink=make_credit_memo_sink,
     sandbox=create_sandbox,
     reads={"sales_order": Reads("order", sales_order_to_canonical, "a salesOrder read with expandSubResources=true")},
     writes={"order": Writes(preview_sales_order, "salesOrder upsert body (PUT /salesOrder/eid:…)")},
-    capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox"),
+    capabilities=("order_sink", "customer_sink", "credit_memo_sink", "item_lookup", "suiteql", "sandbox"),
 )
 
 __all__ = ["SPEC"]

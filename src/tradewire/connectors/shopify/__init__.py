@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, Writes
+from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, RecordSource, Writes
 from tradewire.connectors.shopify.mapping import ShopifyOrderSource, order_to_rest_payload
 from tradewire.connectors.shopify.polling import open_order_poller, open_order_reader
+from tradewire.connectors.shopify.refunds import refund_to_canonical
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
 from tradewire.connectors.shopify.webhooks import ShopifyWebhooks
 
@@ -33,7 +34,11 @@ SPEC = ConnectorSpec(
     order_reader=open_order_reader,
     pollers=(PollStream("orders", every_seconds=300.0, open=open_order_poller),),
     sandbox=sandbox_factory,
-    reads={"order": Reads("order", ORDER_SOURCE.to_order, "an order webhook body or one REST order")},
+    reads={
+        "order": Reads("order", ORDER_SOURCE.to_order, "an order webhook body or one REST order"),
+        "refund": Reads("refund", refund_to_canonical, "a refunds/create webhook body or one REST refund"),
+    },
+    sources={"refund": RecordSource(refund_to_canonical, description="refunds/create webhook bodies")},
     writes={"order": Writes(order_to_rest_payload, "REST Admin order create body")},
     capabilities=(
         "webhooks.orders",
