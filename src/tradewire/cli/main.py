@@ -10,6 +10,7 @@ from tradewire.cli.connectors_cmd import connectors_app
 from tradewire.cli.demo import demo
 from tradewire.cli.mapcmd import map_command
 from tradewire.cli.processes import migrate, scheduler, serve, worker
+from tradewire.cli.returns import returns_app
 from tradewire.cli.runs import connections_app, dead_app, runs_app
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(dead_app, name="dead-letters")
 app.add_typer(config_app, name="config")
 app.add_typer(connections_app, name="connections")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(returns_app, name="returns")
 
 
 @app.command()
