@@ -188,7 +188,7 @@ def record_credit_memo(rma: Rma, ref: str, now: datetime) -> Change:
     """
     if rma.credit_memo_ref == ref:
         return Change(rma, False, f"credit memo {ref} is already recorded")
-    if Posting.CREDIT_MEMO not in due_postings(rma):
+    if due_postings(rma) != [Posting.CREDIT_MEMO]:
         raise IllegalTransition(
             f"return {rma.number or rma.id} owes no credit memo now (state {rma.state.value}, "
             f"credit memo {rma.credit_memo_ref or 'none'}, refund {rma.refund_ref or 'none'})"
