@@ -28,7 +28,9 @@ from tradewire.returns.model import RANK, RefundOrigin, Rma
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
-def vendor_return(status: ReturnStatus, *, at: datetime = T0, lines: int = 2, outcome: ReturnOutcome = ReturnOutcome.REFUND) -> Return:
+def vendor_return(
+    status: ReturnStatus, *, at: datetime = T0, lines: int = 2, outcome: ReturnOutcome = ReturnOutcome.REFUND
+) -> Return:
     items = [
         ReturnLine(line_id=f"L{i}", sku=f"SKU-{i}", quantity=1, order_line_id=f"O{i}", refund_amount=Decimal("20.00"))
         for i in range(1, lines + 1)
