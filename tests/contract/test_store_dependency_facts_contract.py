@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from test_store_contract import T0, item, tenant
 
-from tradewire.runtime.store.port import NewRun, Store, StepRecord, Transition
+from tradewire.runtime.store.port import NewRun, StepRecord, Store, Transition
 from tradewire.runtime.store.port_facts import ObjectSnapshot
 from tradewire.tenancy.context import client_scope
 

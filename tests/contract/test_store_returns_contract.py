@@ -24,7 +24,8 @@ def test_an_rma_keeps_its_highest_version(store: Store) -> None:
         assert (stored.version, stored.state, stored.body["state"]) == (3, "received", "received")
         store.record_facts([snapshot(3, "cancelled")], T0)  # an equal version (a replay) changes nothing
         again = store.get_rma("rma-1")
-        assert again is not None and again.state == "received"
+        assert again is not None
+        assert again.state == "received"
         assert store.get_rma("nope") is None
 
 
@@ -37,7 +38,8 @@ def test_rmas_are_listed_by_state_and_order_within_their_client(store: Store) ->
         assert [r.rma_id for r in store.list_rmas(RmaFilter(order_id="o1"))] == ["a"]
         assert {r.rma_id for r in store.list_rmas(RmaFilter())} == {"a", "b"}
     with client_scope(other):
-        assert store.list_rmas(RmaFilter()) == [] and store.get_rma("a") is None
+        assert store.list_rmas(RmaFilter()) == []
+        assert store.get_rma("a") is None
 
 
 def test_a_run_resolves_the_exceptions_it_healed(store: Store) -> None:
@@ -53,4 +55,5 @@ def test_a_run_resolves_the_exceptions_it_healed(store: Store) -> None:
             ExceptionState.RESOLVED, "the order arrived", "tradewire",
         )  # fmt: skip
         stored = store.get_rma("rma-1")
-        assert stored is not None and stored.order_id == "order-1"
+        assert stored is not None
+        assert stored.order_id == "order-1"

@@ -66,7 +66,8 @@ def test_a_return_moves_forward_through_its_states() -> None:
     rma = new_rma(ReturnStatus.REQUESTED)
     for step, status in enumerate((ReturnStatus.AUTHORIZED, ReturnStatus.IN_TRANSIT, ReturnStatus.RECEIVED), 1):
         change = apply_update(rma, vendor_return(status, at=T0 + timedelta(minutes=step)), T0)
-        assert change.changed and change.rma.state is status
+        assert change.changed
+        assert change.rma.state is status
         rma = change.rma
     assert rma.version == 4
 
@@ -74,11 +75,14 @@ def test_a_return_moves_forward_through_its_states() -> None:
 def test_a_late_event_never_moves_an_rma_back() -> None:
     rma = apply_update(new_rma(), vendor_return(ReturnStatus.IN_TRANSIT, at=T0 + timedelta(hours=2)), T0).rma
     late = apply_update(rma, vendor_return(ReturnStatus.AUTHORIZED, at=T0 + timedelta(hours=1)), T0)
-    assert not late.changed and late.rma.state is ReturnStatus.IN_TRANSIT
-    assert late.ignored is not None and "late event" in late.ignored
+    assert not late.changed
+    assert late.rma.state is ReturnStatus.IN_TRANSIT
+    assert late.ignored is not None
+    assert "late event" in late.ignored
     # same change time but an earlier state (a redelivery of an old snapshot): still not backwards
     again = apply_update(rma, vendor_return(ReturnStatus.AUTHORIZED, at=T0 + timedelta(hours=2)), T0)
-    assert again.rma.state is ReturnStatus.IN_TRANSIT and not again.changed
+    assert again.rma.state is ReturnStatus.IN_TRANSIT
+    assert not again.changed
 
 
 def test_vendor_closure_counts_as_received_not_as_inspected() -> None:
@@ -96,7 +100,8 @@ def test_cancelling_after_receipt_is_refused_with_a_reason() -> None:
 def test_a_cancelled_rma_ignores_later_events() -> None:
     rma = apply_update(new_rma(), vendor_return(ReturnStatus.CANCELLED, at=T0 + timedelta(hours=1)), T0).rma
     change = apply_update(rma, vendor_return(ReturnStatus.RECEIVED, at=T0 + timedelta(hours=2)), T0)
-    assert not change.changed and change.rma.state is ReturnStatus.CANCELLED
+    assert not change.changed
+    assert change.rma.state is ReturnStatus.CANCELLED
 
 
 def test_lines_change_before_receipt_only() -> None:
@@ -120,7 +125,8 @@ def test_inspection_rules() -> None:
         inspect(half, "L1", 1, Disposition.WRITE_OFF, T0)
     done = inspect(half, "L2", 0, Disposition.WRITE_OFF, T0)
     assert done.state is ReturnStatus.INSPECTED
-    assert mismatch(done.lines[1]) and not mismatch(done.lines[0])
+    assert mismatch(done.lines[1])
+    assert not mismatch(done.lines[0])
     with pytest.raises(IllegalTransition, match="only authorized"):
         inspect(done, "L2", 1, Disposition.RESTOCK, T0)
 
@@ -138,7 +144,8 @@ def test_refund_then_credit_memo_then_closed() -> None:
     rma = record_credit_memo(rma, "CM1", T0).rma
     assert due_postings(rma) == []
     closed = close(rma, T0)
-    assert closed.changed and closed.rma.state is ReturnStatus.CLOSED
+    assert closed.changed
+    assert closed.rma.state is ReturnStatus.CLOSED
 
 
 def test_a_channel_refund_before_inspection_is_not_refunded_again() -> None:
@@ -152,7 +159,8 @@ def test_refund_covers_what_came_back() -> None:
     rma = inspect(rma, "L2", 0, Disposition.WRITE_OFF, T0)
     assert rma.refund_total() == Decimal("20.00")
     nothing = inspected(new_rma(), received=0)
-    assert due_postings(nothing) == [] and close(nothing, T0).changed
+    assert due_postings(nothing) == []
+    assert close(nothing, T0).changed
 
 
 def test_dispositions_become_stock_movements() -> None:
@@ -214,7 +222,8 @@ def test_random_event_sequences_never_go_backwards_nor_post_twice(events: list[t
             assert rma.credit_memo_ref == before.credit_memo_ref
         if rma.credit_memo_ref is not None and rma.outcome is ReturnOutcome.REFUND:
             assert rma.refund_ref is not None  # never a credit memo before the refund
-    assert refunds <= 1 and credit_memos <= 1
+    assert refunds <= 1
+    assert credit_memos <= 1
     if rma.state is ReturnStatus.INSPECTED:
         # once inspected, running what is owed settles everything: nothing is skipped
         for posting in due_postings(rma):
