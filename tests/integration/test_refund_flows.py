@@ -129,3 +129,33 @@ def test_vendor_faults_never_post_twice(world: World) -> None:
     assert world.netsuite_server.app.state.netsuite_returns.transforms == 1
     shop.walmart_server.stop()
     shop.loop_server.stop()
+
+
+def test_a_refund_made_by_hand_is_recorded_and_the_credit_memo_follows(shop: Shop) -> None:
+    world = shop.world
+    order = world.new_order()
+
+    async def main() -> None:
+        async with world.pipeline() as (ingest, _):
+            await world.deliver(ingest, order)
+            return_id = shop.loop.create_returns(1, orders=[order], outcome="refund")[0]["id"]
+            await shop.deliver(ingest, "return", "return.created", return_id)
+            await world.settle(3)
+            [rma] = shop.rmas()
+            recorded = shop.service().record_manual_refund(rma["id"], refund_ref="MANUAL-1")
+            assert recorded["queued"]
+            assert not shop.service().record_manual_refund(rma["id"], refund_ref="MANUAL-1")["queued"]
+            await world.settle(4)
+            with pytest.raises(Exception, match="second refund"):
+                shop.service().record_manual_refund(rma["id"], refund_ref="MANUAL-2")
+            for line in rma["lines"]:
+                shop.service().inspect(rma["id"], line_id=line["line_id"], received=1, disposition="refurbish")
+            await world.settle(4 + len(rma["lines"]))
+
+    asyncio.run(main())
+    [rma] = shop.rmas()
+    assert rma["state"] == "closed"
+    assert rma["refund"]["ref"] == "MANUAL-1"
+    assert rma["refund"]["origin"] == "channel"
+    assert len(shop.credit_memos) == 1
+    assert {m[0] for m in shop.movements()} == {"refurbish"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -49,3 +50,17 @@ def show_return(returns: ReturnsDep, rma: str) -> dict[str, Any]:
 @router.post("/returns/{rma}/inspections", status_code=202, summary="Inspect one line (queued for the worker)")
 def inspect_line(returns: ReturnsDep, rma: str, body: InspectIn) -> dict[str, Any]:
     return returns.inspect(rma, line_id=body.line_id, received=body.received, disposition=body.disposition)
+
+
+class RefundIn(BaseModel):
+    """A refund a person made on the channel by hand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refund_ref: str = Field(min_length=1, max_length=255)
+    amount: Decimal | None = Field(default=None, ge=0)
+
+
+@router.post("/returns/{rma}/refunds", status_code=202, summary="Record a refund made on the channel by hand")
+def record_refund(returns: ReturnsDep, rma: str, body: RefundIn) -> dict[str, Any]:
+    return returns.record_manual_refund(rma, refund_ref=body.refund_ref, amount=body.amount)

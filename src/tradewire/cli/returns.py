@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -92,3 +93,27 @@ def inspect_return(
     verb = "queued" if result["queued"] else "already queued"
     due = ", ".join(result["due_after"]) or "nothing"
     out.print(f"inspection of line {line} {verb}; the return will be {result['state_after']}, then owes: {due}")
+
+
+@returns_app.command("refunded")
+def refunded_by_hand(
+    rma: RmaArg,
+    ref: Annotated[str, typer.Option("--ref", help="The channel's refund id (as the channel shows it).")],
+    amount: Annotated[str | None, typer.Option("--amount", help="Amount refunded (default: what came back).")] = None,
+    database_url: DatabaseUrl = None,
+    client: ClientOpt = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Record a refund made on the channel by hand; Tradewire will not refund again and books the credit memo."""
+    try:
+        money = Decimal(amount) if amount is not None else None
+    except ArithmeticError:
+        fail(f"--amount {amount!r} is not an amount")
+    try:
+        result = _returns(database_url, client).record_manual_refund(rma, refund_ref=ref, amount=money)
+    except TradewireError as exc:
+        fail(str(exc))
+    if json_out:
+        emit_json(result)
+        return
+    out.print(f"refund {ref} ({result['amount']}) recorded on return {result['rma_id']}; the credit memo follows")

@@ -106,7 +106,8 @@ async def attach_refund(ctx: StepContext) -> dict[str, Any]:
     if not change.changed:
         return {"rma": rma.model_dump(mode="json")}
     ctx.bind(rma.channel_connection_id, "refund", refund.source.external_id, rma.id)
-    ctx.record(ExceptionsResolved([refund_without_return_key(refund.id)], f"matched return {rma.number}"))
+    healed = [refund_without_return_key(refund.id), f"refund_not_supported:{rma.id}"]
+    ctx.record(ExceptionsResolved(healed, f"refund {refund.source.external_id} matched return {rma.number}"))
     ctx.event("return", rma.id, "return.refunded_on_channel", system=refund.source.system,
               connection_id=refund.source.connection_id, external_id=refund.source.external_id,
               amount=format(refund.amount, "f"))  # fmt: skip

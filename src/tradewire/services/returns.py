@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from tradewire.canonical import Disposition
+from tradewire.canonical import Disposition, ExternalRef, Refund, canonical_id
 from tradewire.errors import Conflict, NotFound
-from tradewire.flows import return_inspect
-from tradewire.returns.machine import IllegalTransition, due_postings, inspect
-from tradewire.returns.model import Rma
+from tradewire.flows import refund_sync, return_inspect
+from tradewire.returns.machine import IllegalTransition, due_postings, inspect, record_refund
+from tradewire.returns.model import RefundOrigin, Rma
 from tradewire.runtime.store.port import IngestItem, NewRun, Store
 from tradewire.runtime.store.port_returns import RmaFilter, StoredRma
 from tradewire.tenancy.context import client_scope
@@ -149,6 +150,49 @@ class Returns:
             "state_after": after.state.value,
             "due_after": [p.value for p in due_postings(after)],
         }
+
+    def record_manual_refund(self, ref: str, *, refund_ref: str, amount: Decimal | None = None) -> dict[str, Any]:
+        """Note a refund a person made on the channel by hand (a channel without a refund sink).
+
+        The RMA is then refunded (never again by Tradewire) and its credit memo follows once it is
+        inspected, in a ``return_refund`` run on the RMA's ordering key.
+
+        Raises:
+            NotFound: no such RMA, or its order is unknown.
+            Conflict: the RMA is cancelled or already refunded by another refund.
+        """
+        now = datetime.now(UTC)
+        with client_scope(self.client_id):
+            stored = self._find(ref)
+            rma = Rma.model_validate(stored.body)
+            order = self.store.get_object("order", rma.order_id)
+            if order is None:
+                raise NotFound(f"order {rma.order_number} of return {ref} is not stored")
+            money = amount if amount is not None else rma.refund_total()
+            try:
+                record_refund(rma, refund_ref, RefundOrigin.CHANNEL, money, now)
+            except IllegalTransition as exc:
+                raise Conflict(str(exc)) from None
+            channel = self.store.get_connection(rma.channel_connection_id)
+            refund = Refund(
+                id=canonical_id(self.client_id, "refund", f"manual:{rma.id}:{refund_ref}"), client_id=self.client_id,
+                source=ExternalRef(system=channel.system, connection_id=channel.id, object="refund", external_id=refund_ref),
+                order_external_id=str(order.body["source"]["external_id"]), order_number=rma.order_number,
+                created_at=now, currency=rma.currency, amount=money, note=f"recorded by {self.actor}",
+            )  # fmt: skip
+            run = NewRun(
+                flow=refund_sync.CHILD, flow_version=refund_sync.VERSION, ordering_key=rma.ordering_key,
+                ordering_seq=(now - _EPOCH) // _MICRO, input={"rma_id": rma.id, "refund": refund.model_dump(mode="json")},
+            )  # fmt: skip
+            item = IngestItem(
+                client_id=self.client_id, connection_id=rma.channel_connection_id, source="operator:returns",
+                topic="return.refunded_by_hand", idempotency_key=f"manual-refund:{rma.id}:{refund_ref}",
+                body=json.dumps(refund.model_dump(mode="json")).encode(), headers={}, runs=(run,), received_at=now,
+            )  # fmt: skip
+            result = self.store.ingest([item], now=now)[0]
+            self.store.append_audit(self.actor, "returns.refunded_by_hand", f"return:{rma.id}",
+                                    {"refund": refund_ref, "amount": format(money, "f")}, now)  # fmt: skip
+        return {"rma_id": rma.id, "refund": refund_ref, "amount": format(money, "f"), "queued": not result.duplicate}
 
 
 _MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
