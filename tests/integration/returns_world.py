@@ -114,13 +114,13 @@ class Shop:
         return [refund_comments(line) for line in order.order_lines.order_line if refund_comments(line)]
 
 
-def open_shop(world: World, walmart_knobs: FaultKnobs | None = None) -> Iterator[Shop]:
+def open_shop(world: World, walmart_knobs: FaultKnobs | None = None, erp_id: str | None = None) -> Iterator[Shop]:
     """Start the sandboxes and create the connections; stops the sandboxes when closed."""
     box = SecretBox(world.settings.secret_key.get_secret_value())
     wm_creds = {"client_id": secrets.token_hex(8), "client_secret": secrets.token_hex(16)}
     walmart = LoopbackServer(create_walmart(catalog=CATALOG, seed=5, knobs=walmart_knobs, **wm_creds)).start()
     walmart_id = world.store.create_connection(
-        world.client_id, "walmart", "Walmart (sandbox)", {"base_url": walmart.url, "routes": {"erp": world.netsuite_id}},
+        world.client_id, "walmart", "Walmart (sandbox)", {"base_url": walmart.url, "routes": {"erp": erp_id or world.netsuite_id}},
         box.seal(wm_creds),
     )  # fmt: skip
     loop_creds = {"api_key": secrets.token_hex(12), "webhook_secret": secrets.token_hex(16)}

@@ -61,7 +61,12 @@ async def advance_rma(ctx: StepContext) -> dict[str, Any]:
     rma = await stored_rma(ctx, ret.id)
     if rma is None:
         return await _open(ctx, ret)
-    change = apply_update(rma, ret, ctx.now())
+    try:
+        change = apply_update(rma, ret, ctx.now())
+    except IllegalTransition as exc:
+        ctx.open_exception(f"return_conflict:{rma.id}", "return_conflict", "return", rma.id, str(exc),
+                           source_state=ret.status.value, state=rma.state.value)  # fmt: skip
+        raise
     if not change.changed:
         return {"rma": rma.model_dump(mode="json"), "ignored": change.ignored}
     moved = change.rma

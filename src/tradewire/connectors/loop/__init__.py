@@ -44,6 +44,7 @@ SPEC = ConnectorSpec(
     capabilities=(
         "webhooks.returns",
         "returns.read",
+        "returns.source",
         "returns.poll",
         "returns.process",
         "returns.close",

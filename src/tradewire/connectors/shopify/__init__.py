@@ -42,6 +42,7 @@ SPEC = ConnectorSpec(
     writes={"order": Writes(order_to_rest_payload, "REST Admin order create body")},
     capabilities=(
         "webhooks.orders",
+        "webhooks.refunds",
         "order_source",
         "orders.read",
         "orders.cancel",

@@ -73,6 +73,8 @@ SPEC = ConnectorSpec(
         "orders.ship",
         "orders.cancel",
         "orders.refund",
+        "refund_sink",
+        "refunds.read",
         "inventory.write",
         "inventory.feed",
         "sandbox",
