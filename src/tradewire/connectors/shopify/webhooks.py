@@ -2,7 +2,8 @@
 
 Shopify signs the raw body: ``X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(client_secret, body))``.
 During a secret rotation the previous secret may sign for up to an hour, so both are tried.
-Header names are matched case-insensitively (HTTP/2 lower-cases them).
+Header names are matched case-insensitively (HTTP/2 lower-cases them). Order topics become
+``order.*`` events; ``refunds/create`` becomes ``refund.created`` (see :mod:`.refunds`).
 """
 
 from __future__ import annotations
