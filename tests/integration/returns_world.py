@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from conftest import World
 from tradewire.connectors.base.auth import hmac_sha256_base64
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
 from tradewire.connectors.base.spec import Connection
@@ -28,6 +27,9 @@ from tradewire.services.ingest import WebhookIngest, inbound_item
 from tradewire.services.returns import Returns
 from tradewire.tenancy.context import client_scope
 from tradewire.tenancy.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import World
 
 
 @dataclass

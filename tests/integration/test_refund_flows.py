@@ -9,14 +9,16 @@ import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from returns_world import Shop, open_exceptions, open_shop
 
-from conftest import World
 from tradewire.connectors.base.sandbox import FaultKnobs
 from tradewire.services.ingest import WebhookIngest
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import World
 
 FIXTURE = Path("/work/shared/connectors/fixtures/shopify_rest_refund_create.json")
 

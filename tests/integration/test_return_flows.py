@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from returns_world import Shop, open_exceptions, open_shop
 
-from conftest import World
 from tradewire.tenancy.context import client_scope
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import World
 
 
 @pytest.fixture

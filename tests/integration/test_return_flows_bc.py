@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from returns_world import open_shop
 
-from conftest import World
 from tradewire.connectors.base.sandbox import LoopbackServer
 from tradewire.connectors.businesscentral.mapping import external_document_number
 from tradewire.connectors.businesscentral.sandbox import create_sandbox
 from tradewire.services.demo_world import CATALOG
 from tradewire.tenancy.context import client_scope
 from tradewire.tenancy.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import World
 
 TENANT = "evergreen.onmicrosoft.com"
 COMPANY = "824820a2-508c-ed11-aada-000d3a298ab3"

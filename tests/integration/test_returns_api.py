@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from test_webhook_api import api, assert_problem
 
-from conftest import World
 from tradewire.canonical import ExternalRef, Return, ReturnLine, ReturnStatus
 from tradewire.returns.machine import open_rma
 from tradewire.runtime.store.port_returns import RmaSnapshot
 from tradewire.tenancy.context import client_scope
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import World
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 

@@ -76,7 +76,16 @@ SPEC = ConnectorSpec(
     pollers=POLL_STREAMS,
     # Subscriptions live 3 days and are renewed a day ahead: checking every 6 hours leaves 3 tries.
     jobs=(ConnectionJob("subscriptions", every_seconds=6 * 3600.0, run=keep_subscriptions),),
-    capabilities=("order_sink", "customer_sink", "credit_memo_sink", "item_lookup", "webhooks", "polling", "batch", "sandbox"),
+    capabilities=(
+        "order_sink",
+        "customer_sink",
+        "credit_memo_sink",
+        "item_lookup",
+        "webhooks",
+        "polling",
+        "batch",
+        "sandbox",
+    ),
 )
 
 __all__ = ["SPEC"]
