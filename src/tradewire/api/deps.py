@@ -25,6 +25,7 @@ from tradewire.services.tenants import client_ref
 from tradewire.settings import Settings
 
 INSTALLATION_ACTOR = "api:installation-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
@@ -112,11 +113,16 @@ def operations(
     who: CallerDep,
     x_tradewire_client: Annotated[str | None, Header(description="Client id (optional when only one exists)")] = None,
 ) -> Operations:
-    """The operator use cases for the request's client; the caller may at least read it."""
+    """The operator use cases for the request's client.
+
+    Reading needs ``read``; any other method needs at least ``operate`` (services ask for more,
+    e.g. ``configure``). Checked here, before the body is validated, so a caller without the
+    permission learns nothing from validation errors.
+    """
     store = state(request).store
     client_id = choose_client(store, who.principal, x_tradewire_client)
     ops = Operations(store, client_id, actor=who.actor, caller=who.principal, source=who.source)
-    ops.require(Permission.READ)
+    ops.require(Permission.READ if request.method in SAFE_METHODS else Permission.OPERATE)
     return ops
 
 

@@ -17,6 +17,7 @@ from tradewire.canonical.order import (
 )
 from tradewire.canonical.party import Address, Buyer, Customer
 from tradewire.canonical.refs import ExternalRef
+from tradewire.canonical.refund import REFUND_SCHEMA_VERSION, Refund, RefundLine
 from tradewire.canonical.returns import (
     RETURN_SCHEMA_VERSION,
     Disposition,
@@ -32,6 +33,7 @@ CANONICAL_MODELS: dict[str, type[BaseModel]] = {
     "customer": Customer,
     "shipment": Shipment,
     "return": Return,
+    "refund": Refund,
     "inventory": InventoryLevel,
 }
 """Canonical objects by the name the CLI and connectors' ``reads``/``writes`` use."""
@@ -41,6 +43,7 @@ __all__ = [
     "CURRENCIES",
     "INVENTORY_SCHEMA_VERSION",
     "ORDER_SCHEMA_VERSION",
+    "REFUND_SCHEMA_VERSION",
     "RETURN_SCHEMA_VERSION",
     "SHIPMENT_SCHEMA_VERSION",
     "Address",
@@ -54,6 +57,8 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "Refund",
+    "RefundLine",
     "Return",
     "ReturnLine",
     "ReturnOutcome",

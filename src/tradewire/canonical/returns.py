@@ -17,7 +17,7 @@ RETURN_SCHEMA_VERSION = 1
 
 
 class ReturnStatus(StrEnum):
-    """The RMA lifecycle (docs/run-states.md has the diagram once the returns engine lands)."""
+    """The RMA lifecycle (docs/returns.md has the diagram)."""
 
     REQUESTED = "requested"
     AUTHORIZED = "authorized"

@@ -11,6 +11,7 @@ from tradewire.cli.connectors_cmd import connectors_app
 from tradewire.cli.demo import demo
 from tradewire.cli.mapcmd import map_command
 from tradewire.cli.processes import migrate, scheduler, serve, worker
+from tradewire.cli.returns import returns_app
 from tradewire.cli.runs import connections_app, dead_app, runs_app
 from tradewire.cli.secrets_cmd import secrets_app
 from tradewire.cli.tenants import clients_app, keys_app, partners_app
@@ -38,6 +39,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(partners_app, name="partners")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
+app.add_typer(returns_app, name="returns")
 
 
 @app.command()

@@ -148,8 +148,9 @@ class FlowEngine:
     ) -> Outcome | None:
         now = self.env.clock()
         parent = Transition(
-            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps)
-        )
+            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps),
+            facts=tuple(ctx.facts),
+        )  # fmt: skip
         result = await self.env.db.call(self.env.store.ensure_dependency, parent, child, now, now + DEPENDENCY_RECHECK)
         if result.parent_waiting:
             return Outcome(RunState.WAITING, None, f"waiting for {child.flow} run {result.run_id}", new_steps)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tradewire.flows import customer_to_erp, order_cancel_to_erp, order_to_erp
+from tradewire.flows import customer_to_erp, order_cancel_to_erp, order_to_erp, refund_sync, return_inspect, return_sync
 from tradewire.flows.engine import Flow
 
 FLOWS: dict[str, Flow] = {f.name: f for f in (order_to_erp.FLOW, customer_to_erp.FLOW, order_cancel_to_erp.FLOW)}
+FLOWS |= {f.name: f for f in (return_sync.FLOW, return_inspect.FLOW, refund_sync.FLOW, refund_sync.CHILD_FLOW)}
 
 # canonical event → flows it starts (same for every channel that emits the event)
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
@@ -13,6 +14,9 @@ EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     "order.updated": (order_to_erp.NAME,),
     "order.cancelled": (order_cancel_to_erp.NAME,),
 }
+# returns: every return event moves its RMA; channel refunds are matched to returns
+EVENT_ROUTES |= dict.fromkeys(return_sync.EVENTS, (return_sync.NAME,))
+EVENT_ROUTES |= {"refund.created": (refund_sync.NAME,), "order.refunded": (order_to_erp.NAME, refund_sync.NAME)}
 
 
 def flows_for(event_type: str) -> list[Flow]:

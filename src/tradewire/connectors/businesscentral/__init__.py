@@ -27,6 +27,7 @@ from tradewire.connectors.businesscentral.mapping import (
     shipment_to_canonical,
 )
 from tradewire.connectors.businesscentral.polling import POLL_STREAMS
+from tradewire.connectors.businesscentral.returns import make_credit_memo_sink
 from tradewire.connectors.businesscentral.sandbox import create_sandbox
 from tradewire.connectors.businesscentral.settings import BusinessCentralSecrets, BusinessCentralSettings
 from tradewire.connectors.businesscentral.sink import make_order_sink
@@ -63,6 +64,7 @@ SPEC = ConnectorSpec(
     webhooks=WEBHOOKS,
     order_source=None,
     order_sink=make_order_sink,
+    credit_memo_sink=make_credit_memo_sink,
     sandbox=create_sandbox,
     reads={
         "sales_order": Reads("order", sales_order_to_order, "a salesOrder read with $expand=salesOrderLines"),
@@ -85,6 +87,7 @@ SPEC = ConnectorSpec(
     capabilities=(
         "order_sink",
         "customer_sink",
+        "credit_memo_sink",
         "item_lookup",
         "webhooks",
         "polling",

@@ -11,6 +11,7 @@ from tradewire.connectors.loop.client import SCOPE
 from tradewire.connectors.loop.mapping import return_to_canonical
 from tradewire.connectors.loop.polling import EVERY_SECONDS, STREAM, open_returns_poller
 from tradewire.connectors.loop.settings import LoopSecrets, LoopSettings
+from tradewire.connectors.loop.source import RETURN_SOURCE
 from tradewire.connectors.loop.webhooks import LoopWebhooks
 
 DEFAULT_RATE_LIMIT = RateLimit(scope=SCOPE, rate=2.0, burst=10.0)
@@ -39,9 +40,11 @@ SPEC = ConnectorSpec(
         )
     },
     pollers=(PollStream(name=STREAM, every_seconds=EVERY_SECONDS, open=open_returns_poller),),
+    sources={"return": RETURN_SOURCE},
     capabilities=(
         "webhooks.returns",
         "returns.read",
+        "returns.source",
         "returns.poll",
         "returns.process",
         "returns.close",

@@ -17,6 +17,7 @@ from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, Rec
 from tradewire.connectors.netsuite.inventory_mapping import inventory_row_to_canonical
 from tradewire.connectors.netsuite.inventory_poller import open_inventory_poller
 from tradewire.connectors.netsuite.mapping import order_to_sales_order, sales_order_to_canonical
+from tradewire.connectors.netsuite.returns import make_credit_memo_sink
 from tradewire.connectors.netsuite.sandbox import create_sandbox
 from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
 from tradewire.connectors.netsuite.sink import make_order_sink
@@ -43,6 +44,7 @@ SPEC = ConnectorSpec(
     webhooks=None,
     order_source=None,
     order_sink=make_order_sink,
+    credit_memo_sink=make_credit_memo_sink,
     sandbox=create_sandbox,
     reads={
         "sales_order": Reads("order", sales_order_to_canonical, "a salesOrder read with expandSubResources=true"),
@@ -55,7 +57,15 @@ SPEC = ConnectorSpec(
             inventory_row_to_canonical, description="on hand per item and location (polled aggregateItemLocation rows)"
         )
     },
-    capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox", "inventory.poll"),
+    capabilities=(
+        "order_sink",
+        "customer_sink",
+        "credit_memo_sink",
+        "item_lookup",
+        "suiteql",
+        "sandbox",
+        "inventory.poll",
+    ),
 )
 
 __all__ = ["SPEC"]

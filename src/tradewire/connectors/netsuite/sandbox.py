@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from tradewire.connectors.base.oauth1 import OAuth1Rejected, OAuth1Verifier
 from tradewire.connectors.base.sandbox import FaultDice, FaultKnobs
+from tradewire.connectors.netsuite.sandbox_returns import ReturnsBook, returns_routes
 from tradewire.connectors.netsuite.sandbox_store import SalesOrderRow, SandboxError, SandboxStore
 from tradewire.connectors.netsuite.sandbox_suiteql import SuiteQLError
 
@@ -458,7 +459,9 @@ def create_sandbox(
         return JSONResponse({"ok": True})
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    returns_book = ReturnsBook(state.store)
     routes = [
+        *returns_routes(returns_book, guarded),
         Route(SUITEQL_PATH, guarded(suiteql), methods=["POST"]),
         Route(RECORD_ROOT + "/{record_type}", guarded(collection), methods=["GET", "POST"]),
         Route(RECORD_ROOT + "/{record_type}/{ref}", guarded(instance), methods=methods),
@@ -472,4 +475,5 @@ def create_sandbox(
     ]
     app = Starlette(routes=routes)
     app.state.netsuite = state
+    app.state.netsuite_returns = returns_book
     return app

@@ -1,7 +1,7 @@
 """Refund returns on Shopify: ``refundCreate`` with refund line items and a refund transaction.
 
 ``ShopifyRefundSink`` implements ``connectors.base.returns.RefundSink``, idempotent by the
-return's id twice over: the refund's note carries ``[return <id>]`` and an existing refund with
+return's id twice over: the refund's note carries ``refund_marker`` (``tradewire:<return id>``) and an existing refund with
 that marker is returned as is; every ``refundCreate`` carries ``@idempotent(key:)`` derived from
 the connection and the return id (required from API 2026-04, FACTS §1.7), so a retry whose
 first answer was lost replays it. Lines restock (``RETURN`` at the default location) when the
@@ -17,6 +17,7 @@ import httpx
 
 from tradewire.canonical import Disposition, Order, Return
 from tradewire.connectors.base.budget import RateBudget
+from tradewire.connectors.base.returns import refund_marker
 from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.shopify.client import MUTATION_COST, SYSTEM, ShopifyAdminClient, order_gid, raise_user_errors
 from tradewire.connectors.shopify.fulfilment import idempotency_key
@@ -38,8 +39,8 @@ _PAID = ("SALE", "CAPTURE")
 
 
 def return_marker(ret: Return) -> str:
-    """The text a refund's note carries to name its return."""
-    return f"[return {ret.id}]"
+    """The text a refund's note carries to name its return (``connectors.base.returns.refund_marker``)."""
+    return refund_marker(ret.id)
 
 
 def refund_lines(ret: Return, order: Order, *, restock_location: str | None) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 Shopify signs the raw body: ``X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(client_secret, body))``.
 During a secret rotation the previous secret may sign for up to an hour, so both are tried.
-Header names are matched case-insensitively (HTTP/2 lower-cases them).
+Header names are matched case-insensitively (HTTP/2 lower-cases them). Order topics become
+``order.*`` events; ``refunds/create`` becomes ``refund.created`` (see :mod:`.refunds`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from tradewire.connectors.base.auth import verify_hmac_base64
 from tradewire.connectors.base.connection import parse_secrets, parse_settings
 from tradewire.connectors.base.spec import NO_QUERY, Connection, InboundEvent, SingleDelivery
+from tradewire.connectors.shopify.refunds_in import REFUND_EVENT, REFUND_TOPIC, refund_event
 from tradewire.connectors.shopify.settings import ShopifySecrets, ShopifySettings
 from tradewire.errors import WebhookIgnored, WebhookRejected
 
@@ -138,7 +140,7 @@ class ShopifyWebhooks(SingleDelivery):
         topic = lowered.get(TOPIC_HEADER, "").strip().lower()
         if not topic:
             raise WebhookRejected("missing X-Shopify-Topic header", status=400)
-        event_type = ORDER_TOPICS.get(topic)
+        event_type = ORDER_TOPICS.get(topic, REFUND_EVENT if topic == REFUND_TOPIC else None)
         if event_type is None:
             raise WebhookIgnored(f"Shopify topic {topic!r} is not handled")
         event_id = lowered.get(EVENT_ID_HEADER, "").strip()
@@ -151,11 +153,14 @@ class ShopifyWebhooks(SingleDelivery):
         else:
             raise WebhookRejected("neither X-Shopify-Event-Id nor X-Shopify-Webhook-Id is present", status=400)
         payload = _json_object(body)
+        triggered_text = lowered.get(TRIGGERED_AT_HEADER)
+        if topic == REFUND_TOPIC:
+            triggered = parse_timestamp(triggered_text) if triggered_text else None
+            return refund_event(payload, connection, idempotency_key=idempotency_key, triggered_at=triggered, now=now)
         order_id = payload.get("id")
         if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
             raise WebhookRejected(f"{topic} body has no integer 'id' (got {order_id!r:.40})", status=400)
         changed = _first_time(payload, "updated_at", "created_at") or now
-        triggered_text = lowered.get(TRIGGERED_AT_HEADER)
         return InboundEvent(
             event_type=event_type,
             idempotency_key=idempotency_key,

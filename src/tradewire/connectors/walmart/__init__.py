@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, Writes
+from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, RecordSource, Writes
 from tradewire.connectors.walmart.mapping import (
     WalmartOrderSource,
     inventory_to_canonical,
@@ -13,6 +13,7 @@ from tradewire.connectors.walmart.mapping import (
     shipment_to_ship_request,
 )
 from tradewire.connectors.walmart.poller import open_order_reader, open_orders_poller
+from tradewire.connectors.walmart.refunds import make_refund_sink, refund_from_order
 from tradewire.connectors.walmart.settings import WalmartSecrets, WalmartSettings
 from tradewire.connectors.walmart.webhooks import WalmartWebhooks
 
@@ -60,6 +61,8 @@ SPEC = ConnectorSpec(
         "inventory": Writes(inventory_to_walmart, "PUT /v3/inventory?sku= body (one record of the inventory feed)"),
     },
     pollers=(PollStream(name="orders", every_seconds=60.0, open=open_orders_poller),),
+    sources={"refund": RecordSource(refund_from_order, description="refunds made outside Tradewire on a polled PO")},
+    refund_sink=make_refund_sink,
     capabilities=(
         "webhooks.orders",
         "webhooks.subscribe",
@@ -70,6 +73,8 @@ SPEC = ConnectorSpec(
         "orders.ship",
         "orders.cancel",
         "orders.refund",
+        "refund_sink",
+        "refunds.read",
         "inventory.write",
         "inventory.feed",
         "sandbox",

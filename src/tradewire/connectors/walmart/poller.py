@@ -20,6 +20,7 @@ import httpx
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.spec import Connection, InboundEvent, PolledPage, PolledRecord
 from tradewire.connectors.walmart.client import WalmartClient, iso_millis
+from tradewire.connectors.walmart.refunds import has_outside_refund
 from tradewire.connectors.walmart.schemas import WalmartOrder
 from tradewire.connectors.walmart.webhooks import epoch_microseconds, parse_time, secrets_of, settings_of
 
@@ -37,7 +38,7 @@ def polled_event(order: WalmartOrder, connection: Connection) -> InboundEvent:
     elif states and all(s <= {"Created"} for s in states):
         event_type = "order.created"
     else:
-        event_type = "order.updated"
+        event_type = "order.refunded" if has_outside_refund(order) else "order.updated"
     changed_ms = order.last_modified_ms()
     return InboundEvent(
         event_type=event_type,

@@ -226,6 +226,11 @@ def add_refund(line: dict[str, Any], entry: Mapping[str, Any]) -> None:
     line.setdefault("refund", {"refundCharges": {"refundCharge": []}})
     for refund in refunds:
         line["refund"]["refundCharges"]["refundCharge"].extend(refund.get("refundCharges", {}).get("refundCharge", []))
+        if refund.get("refundComments"):  # kept, like Walmart shows them on the line
+            earlier = line["refund"].get("refundComments")
+            line["refund"]["refundComments"] = (
+                f"{earlier}; {refund['refundComments']}" if earlier else refund["refundComments"]
+            )
     if entry.get("isFullRefund"):
         quantity = line["orderLineQuantity"]["amount"]
         line["orderLineStatuses"]["orderLineStatus"].append(

@@ -260,6 +260,8 @@ class WorkerMethods(SqlBase):
             waiting = conn.execute(fence).rowcount == 1
             if waiting and parent.steps:
                 self.upsert_steps(conn, _step_rows(parent.run_id, parent.client_id, parent.steps))
+            if waiting and parent.facts:  # the finished steps' facts: a re-run skips those steps
+                write_facts(self, conn, [FactRow(parent.client_id, parent.run_id, f) for f in parent.facts], now)
             if created:
                 self.after_enqueue(conn)
         return DependencyOutcome(child_id, child_state, last_error, parent_waiting=waiting)

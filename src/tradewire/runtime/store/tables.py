@@ -357,3 +357,21 @@ api_keys = Table(
     Column("last_used_at", UtcDateTime),
     Column("replaces", ID),
 )
+
+# --- returns ---
+
+rmas = Table(
+    "rmas",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("run_id", BigInteger),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "id"),
+    Index("ix_rmas_client_id_order_id", "client_id", "order_id"),
+    Index("ix_rmas_client_id_state_updated_at", "client_id", "state", "updated_at"),
+)

@@ -1,0 +1,1 @@
+"""Returns engine: the RMA state machine, its postings (refund, credit memo) and dispositions."""
