@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from tradewire.runtime.store.port_facts import ExceptionFilter, ExceptionRecord, StoredObject
+from tradewire.runtime.store.port_operations import HoldRecord, HoldState
 
 
 class RunState(StrEnum):
@@ -120,6 +121,8 @@ class StepRecord:
     started_at: datetime
     ended_at: datetime
     error: str | None = None
+    calls: tuple[dict[str, Any], ...] = ()
+    """Vendor HTTP calls the step made (method, host, path, status, ms, at; never bodies or secrets)."""
 
 
 @dataclass(frozen=True)
@@ -359,3 +362,11 @@ class Store(Protocol):
     def count_all_by_state(self) -> dict[str, int]: ...
     def try_lead(self, name: str, owner: str, ttl_seconds: float, now: datetime) -> bool: ...
     def purge_succeeded(self, before: datetime) -> int: ...
+
+    # operations
+    def get_hold(self, order_id: str) -> HoldRecord | None: ...
+    def list_holds(self, state: HoldState | None, limit: int = 100) -> list[HoldRecord]: ...
+    def release_hold(self, order_id: str, actor: str, reason: str, now: datetime) -> HoldRecord: ...
+    def list_objects(
+        self, object_type: str, changed_before: datetime, after_id: str | None = None, limit: int = 500
+    ) -> list[StoredObject]: ...

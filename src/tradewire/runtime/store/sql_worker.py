@@ -57,6 +57,7 @@ def _step_rows(run_id: int, client_id: str, records: Sequence[StepRecord]) -> li
             "error": s.error,
             "started_at": s.started_at,
             "ended_at": s.ended_at,
+            "calls": list(s.calls) or None,
         }
         for s in records
     ]

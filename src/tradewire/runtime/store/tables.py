@@ -188,6 +188,7 @@ steps = Table(
     Column("error", Text),
     Column("started_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=False),
+    Column("calls", JSON),  # operations: vendor HTTP calls of the step (migration 0006)
     PrimaryKeyConstraint("run_id", "name"),
 )
 
@@ -323,4 +324,27 @@ objects = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("client_id", "object_type", "canonical_id"),
     Index("ix_objects_client_id_object_type_label", "client_id", "object_type", "label"),
+)
+
+# --- operations ---
+
+order_holds = Table(
+    "order_holds",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("order_number", String(64), nullable=False),
+    Column("connection_id", ID),
+    Column("state", String(16), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("run_id", BigInteger),
+    Column("held_by", String(200), nullable=False),
+    Column("held_at", UtcDateTime, nullable=False),
+    Column("release_at", UtcDateTime),
+    Column("released_at", UtcDateTime),
+    Column("released_by", String(200)),
+    Column("release_reason", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "order_id"),
+    Index("ix_order_holds_client_id_state_held_at", "client_id", "state", "held_at"),
 )
