@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -30,15 +32,22 @@ ConnectionOpt = Annotated[
 ]
 
 
-def _open(database_url: str | None, client: str | None) -> tuple[Store, str]:
+@contextmanager
+def _session(database_url: str | None, client: str | None) -> Iterator[tuple[Store, str]]:
+    """The store and the client to act for; the store is closed afterwards."""
     settings = load_settings(database_url)
     try:
         store = store_for(settings)
-        return store, pick_client(store, client)
-    except TradewireError as exc:
-        fail(str(exc))
     except Exception as exc:
         fail(f"cannot open {settings.database.url}: {str(exc).splitlines()[0]} (run `tradewire migrate`?)")
+    try:
+        try:
+            client_id = pick_client(store, client)
+        except TradewireError as exc:
+            fail(str(exc))
+        yield store, client_id
+    finally:
+        store.close()
 
 
 def _print_hold(hold: HoldRecord, json_out: bool) -> None:
@@ -61,12 +70,12 @@ def hold_order(
     json_out: JsonOut = False,
 ) -> None:
     """Hold an order: it does not go to the ERP until released."""
-    store, client_id = _open(database_url, client)
-    try:
-        hold = OrderOperations(store, client_id, actor="cli").hold(number, reason, connection_id=connection)
-    except TradewireError as exc:
-        fail(str(exc))
-    _print_hold(hold, json_out)
+    with _session(database_url, client) as (store, client_id):
+        try:
+            hold = OrderOperations(store, client_id, actor="cli").hold(number, reason, connection_id=connection)
+        except TradewireError as exc:
+            fail(str(exc))
+        _print_hold(hold, json_out)
 
 
 @orders_app.command("release")
@@ -79,12 +88,12 @@ def release_order(
     json_out: JsonOut = False,
 ) -> None:
     """Release a held order; it goes on to the ERP at once."""
-    store, client_id = _open(database_url, client)
-    try:
-        hold = OrderOperations(store, client_id, actor="cli").release(number, reason, connection_id=connection)
-    except TradewireError as exc:
-        fail(str(exc))
-    _print_hold(hold, json_out)
+    with _session(database_url, client) as (store, client_id):
+        try:
+            hold = OrderOperations(store, client_id, actor="cli").release(number, reason, connection_id=connection)
+        except TradewireError as exc:
+            fail(str(exc))
+        _print_hold(hold, json_out)
 
 
 @orders_app.command("holds")
@@ -96,19 +105,19 @@ def list_holds(
     json_out: JsonOut = False,
 ) -> None:
     """Held orders, newest first."""
-    store, client_id = _open(database_url, client)
-    ops = OrderOperations(store, client_id, actor="cli")
-    holds = ops.holds(state=None, limit=limit) if all_holds else ops.holds(limit=limit)
-    if json_out:
-        emit_json([h.to_dict() for h in holds])
-        return
-    table = Table(title=f"holds ({len(holds)})")
-    for col in ("order", "state", "reasons", "held_at", "released_by"):
-        table.add_column(col, overflow="fold")
-    for h in holds:
-        why = "; ".join(f"{r.get('rule')}: {r.get('detail')}" for r in h.reasons)
-        table.add_row(h.order_number, h.state.value, why, h.held_at.isoformat(), h.released_by or "")
-    out.print(table)
+    with _session(database_url, client) as (store, client_id):
+        ops = OrderOperations(store, client_id, actor="cli")
+        holds = ops.holds(state=None, limit=limit) if all_holds else ops.holds(limit=limit)
+        if json_out:
+            emit_json([h.to_dict() for h in holds])
+            return
+        table = Table(title=f"holds ({len(holds)})")
+        for col in ("order", "state", "reasons", "held_at", "released_by"):
+            table.add_column(col, overflow="fold")
+        for h in holds:
+            why = "; ".join(f"{r.get('rule')}: {r.get('detail')}" for r in h.reasons)
+            table.add_row(h.order_number, h.state.value, why, h.held_at.isoformat(), h.released_by or "")
+        out.print(table)
 
 
 @orders_app.command("timeline")
@@ -120,23 +129,23 @@ def order_timeline(
     json_out: JsonOut = False,
 ) -> None:
     """Every message, run, step, vendor call and document id of an order, in time order."""
-    store, client_id = _open(database_url, client)
-    try:
-        order = OrderOperations(store, client_id, actor="cli").find(number, connection_id=connection)
-        story = build_timeline(store, client_id, order)
-    except TradewireError as exc:
-        fail(str(exc))
-    if json_out:
-        emit_json(story.to_dict())
-        return
-    docs = ", ".join(f"{d['system']}:{d['external_id']}" for d in story.documents)
-    out.print(f"order {order.number} ({order.id}) documents: {docs}", highlight=False)
-    table = Table()
-    for col in ("at", "kind", "what"):
-        table.add_column(col, overflow="fold")
-    for e in story.entries:
-        table.add_row(str(e["at"]), e["kind"], _describe(e))
-    out.print(table)
+    with _session(database_url, client) as (store, client_id):
+        try:
+            order = OrderOperations(store, client_id, actor="cli").find(number, connection_id=connection)
+            story = build_timeline(store, client_id, order)
+        except TradewireError as exc:
+            fail(str(exc))
+        if json_out:
+            emit_json(story.to_dict())
+            return
+        docs = ", ".join(f"{d['system']}:{d['external_id']}" for d in story.documents)
+        out.print(f"order {order.number} ({order.id}) documents: {docs}", highlight=False)
+        table = Table()
+        for col in ("at", "kind", "what"):
+            table.add_column(col, overflow="fold")
+        for e in story.entries:
+            table.add_row(str(e["at"]), e["kind"], _describe(e))
+        out.print(table)
 
 
 def _describe(e: dict[str, Any]) -> str:
@@ -169,22 +178,24 @@ def list_exceptions(
     json_out: JsonOut = False,
 ) -> None:
     """Exceptions, newest first."""
-    store, client_id = _open(database_url, client)
-    try:
-        rows = ExceptionOperations(store, client_id, actor="cli").list(state=parse_state(state), kind=kind, limit=limit)
-    except TradewireError as exc:
-        fail(str(exc))
-    if json_out:
-        emit_json([exception_to_dict(x) for x in rows])
-        return
-    table = Table(title=f"exceptions ({len(rows)})")
-    for col in ("id", "kind", "state", "object", "occurrences", "message"):
-        table.add_column(col, overflow="fold")
-    for x in rows:
-        table.add_row(
-            str(x.id), x.kind, x.state.value, f"{x.object_type}:{x.canonical_id}", str(x.occurrences), x.message
-        )
-    out.print(table)
+    with _session(database_url, client) as (store, client_id):
+        try:
+            rows = ExceptionOperations(store, client_id, actor="cli").list(
+                state=parse_state(state), kind=kind, limit=limit
+            )
+        except TradewireError as exc:
+            fail(str(exc))
+        if json_out:
+            emit_json([exception_to_dict(x) for x in rows])
+            return
+        table = Table(title=f"exceptions ({len(rows)})")
+        for col in ("id", "kind", "state", "object", "occurrences", "message"):
+            table.add_column(col, overflow="fold")
+        for x in rows:
+            table.add_row(
+                str(x.id), x.kind, x.state.value, f"{x.object_type}:{x.canonical_id}", str(x.occurrences), x.message
+            )
+        out.print(table)
 
 
 @exceptions_app.command("show")
@@ -195,15 +206,15 @@ def show_exception(
     json_out: JsonOut = False,
 ) -> None:
     """One exception with its detail."""
-    store, client_id = _open(database_url, client)
-    try:
-        data = exception_to_dict(ExceptionOperations(store, client_id, actor="cli").show(exception_id))
-    except TradewireError as exc:
-        fail(str(exc))
-    if json_out:
-        emit_json(data)
-    else:
-        out.print_json(data=data, default=str)
+    with _session(database_url, client) as (store, client_id):
+        try:
+            data = exception_to_dict(ExceptionOperations(store, client_id, actor="cli").show(exception_id))
+        except TradewireError as exc:
+            fail(str(exc))
+        if json_out:
+            emit_json(data)
+        else:
+            out.print_json(data=data, default=str)
 
 
 @exceptions_app.command("resolve")
@@ -215,15 +226,15 @@ def resolve_exception(
     json_out: JsonOut = False,
 ) -> None:
     """Mark an exception resolved (when it was fixed outside a replay)."""
-    store, client_id = _open(database_url, client)
-    try:
-        record = ExceptionOperations(store, client_id, actor="cli").resolve(exception_id, reason)
-    except TradewireError as exc:
-        fail(str(exc))
-    if json_out:
-        emit_json(exception_to_dict(record))
-    else:
-        out.print(f"exception {record.id} resolved", highlight=False)
+    with _session(database_url, client) as (store, client_id):
+        try:
+            record = ExceptionOperations(store, client_id, actor="cli").resolve(exception_id, reason)
+        except TradewireError as exc:
+            fail(str(exc))
+        if json_out:
+            emit_json(exception_to_dict(record))
+        else:
+            out.print(f"exception {record.id} resolved", highlight=False)
 
 
 @reconcile_app.command("run")
@@ -239,27 +250,27 @@ def reconcile_run(
 ) -> None:
     """Run reconciliation checks now for one client."""
     settings = load_settings(database_url)
-    store, client_id = _open(database_url, client)
-    if grace_minutes is not None and grace_minutes < 0:
-        fail("--grace-minutes must be 0 or more")
-    grace = (
-        timedelta(minutes=grace_minutes)
-        if grace_minutes is not None
-        else timedelta(seconds=settings.scheduler.reconcile_grace_seconds)
-    )
-    try:
-        checks = checks_named(check)
-        reports = reconcile(store, client_id, datetime.now(UTC), checks=checks, grace=grace, heal=not no_heal)
-    except TradewireError as exc:
-        fail(str(exc))
-    if json_out:
-        emit_json([r.to_dict() for r in reports])
-        return
-    for r in reports:
-        status = f"error: {r.error}" if r.error else f"{len(r.findings)} finding(s), {len(r.healed)} healed"
-        out.print(f"{r.check}: {status}, {r.resolved} resolved", highlight=False)
-        for f in r.findings:
-            out.print(f"  {f['message']}", highlight=False)
+    with _session(database_url, client) as (store, client_id):
+        if grace_minutes is not None and grace_minutes < 0:
+            fail("--grace-minutes must be 0 or more")
+        grace = (
+            timedelta(minutes=grace_minutes)
+            if grace_minutes is not None
+            else timedelta(seconds=settings.scheduler.reconcile_grace_seconds)
+        )
+        try:
+            checks = checks_named(check)
+            reports = reconcile(store, client_id, datetime.now(UTC), checks=checks, grace=grace, heal=not no_heal)
+        except TradewireError as exc:
+            fail(str(exc))
+        if json_out:
+            emit_json([r.to_dict() for r in reports])
+            return
+        for r in reports:
+            status = f"error: {r.error}" if r.error else f"{len(r.findings)} finding(s), {len(r.healed)} healed"
+            out.print(f"{r.check}: {status}, {r.resolved} resolved", highlight=False)
+            for f in r.findings:
+                out.print(f"  {f['message']}", highlight=False)
 
 
 @reconcile_app.command("list")

@@ -158,9 +158,12 @@ class FlowEngine:
         self, fence: Transition, ctx: StepContext, new_steps: list[StepRecord], child: NewRun
     ) -> Outcome | None:
         now = self.env.clock()
+        # The finished steps' bindings, events and facts go with their checkpoints: a step that
+        # is skipped on resume (map_order's order snapshot, a hold's release) never records them again.
         parent = Transition(
-            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps)
-        )
+            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps),
+            bindings=tuple(ctx.bindings), timeline=tuple(ctx.events), facts=tuple(ctx.facts),
+        )  # fmt: skip
         result = await self.env.db.call(self.env.store.ensure_dependency, parent, child, now, now + DEPENDENCY_RECHECK)
         if result.parent_waiting:
             return Outcome(RunState.WAITING, None, f"waiting for {child.flow} run {result.run_id}", new_steps)

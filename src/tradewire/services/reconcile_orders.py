@@ -9,6 +9,7 @@ reaches the ERP, and the next reconciliation resolves any that remain healed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tradewire.errors import NotFound
@@ -22,6 +23,8 @@ from tradewire.tenancy.connections import split_settings
 ORDER_FLOW = "order_to_erp"
 PAGE = 500
 PERSON_KINDS = ("unknown_sku", "missing_sku", "customer_data")
+DEPENDENCY_RUN = re.compile(r"^\w+ run (\d+) is dead")
+"""The engine's reason for a run whose dependency died (``customer_to_erp run 12 is dead (…)``)."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,12 @@ class OrderNotInErp:
         if not runs or any(not r.state.terminal for r in runs):
             return None  # nothing to replay, or a run is on its way
         last = max(runs, key=lambda r: (r.ordering_seq, r.id))
-        ctx.ops.replay([last.id])
-        return f"replayed {ORDER_FLOW} run {last.id}"
+        replay = [last.id]
+        dependency = DEPENDENCY_RUN.search(last.last_error or "") if last.error_type == "DependencyFailed" else None
+        if dependency is not None:  # the customer it waited for died: replay that first, or it dies again
+            replay.insert(0, int(dependency.group(1)))
+        ctx.ops.replay(replay)
+        return f"replayed {ORDER_FLOW} run {last.id}" + (f" after run {replay[0]}" if dependency else "")
 
 
 register_check(OrderNotInErp())
