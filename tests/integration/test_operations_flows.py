@@ -243,3 +243,61 @@ def test_reconciliation_finds_an_order_missing_in_the_erp_and_heals_it(world: Wo
     found = OrderOperations(world.store, world.client_id, actor="test").find(order["name"])
     story = build_timeline(world.store, world.client_id, found)
     assert any(e["kind"] == "exception" and e["exception_kind"] == "order_not_in_erp" for e in story.entries)
+
+
+def two_line_order(world: World) -> dict[str, Any]:
+    """A Shopify order of 3 tees and 3 hoodies (order totals left for the mapping to add up)."""
+    order = world.new_order()
+    base = order["line_items"][0]
+    lines = []
+    for n, (sku, title, price) in enumerate(CATALOG_TWO):
+        line = copy.deepcopy(base)
+        line.update(
+            id=base["id"] + 1000 + n,
+            sku=sku,
+            title=title,
+            name=title,
+            price=price,
+            quantity=3,
+            current_quantity=3,
+            fulfillable_quantity=3,
+            tax_lines=[],
+            discount_allocations=[],
+        )
+        lines.append(line)
+    order["line_items"] = lines
+    for key in ("total_line_items_price", "total_price", "subtotal_price", "total_tax", "total_discounts"):
+        order.pop(key, None)
+    order["tax_lines"] = []
+    order["shipping_lines"] = []
+    return order
+
+
+CATALOG_TWO = [("TEE-ORG-M", "Organic cotton tee — M", "24.00"), ("HOOD-MRN-M", "Merino hoodie — M", "89.00")]
+
+
+def test_partial_cancellation_updates_the_netsuite_order_instead_of_cancelling_it(world: World) -> None:
+    order = two_line_order(world)
+    edited = copy.deepcopy(order)
+    edited["line_items"][0]["current_quantity"] = 1  # two tees cancelled
+    edited["line_items"][1]["current_quantity"] = 0  # the hoodies cancelled whole
+    edited["updated_at"] = (datetime.fromisoformat(order["updated_at"]) + timedelta(minutes=3)).isoformat()
+
+    async def main() -> None:
+        async with world.pipeline() as (ingest, _):
+            await world.deliver(ingest, order)
+            await world.settle(2)
+            [so] = world.sales_orders_for(order)
+            lines = world.ns.store.get("salesOrder", so.id)["item"]["items"]
+            assert sorted((x["item"]["refName"], x["quantity"]) for x in lines) == [("HOOD-MRN-M", 3), ("TEE-ORG-M", 3)]
+            await world.deliver(ingest, edited, topic="orders/updated")
+            await world.settle(3)
+
+    asyncio.run(main())
+    [so] = world.sales_orders_for(order)
+    assert so.status != "C"
+    record = world.ns.store.get("salesOrder", so.id)
+    assert [(x["item"]["refName"], x["quantity"]) for x in record["item"]["items"]] == [("TEE-ORG-M", 1)]
+    found = OrderOperations(world.store, world.client_id, actor="test").find(order["name"])
+    assert events(world, found.id) == ["order.exported", "order.updated_in_erp"]
+    assert world.ns.duplicates() == {}
