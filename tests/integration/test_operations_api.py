@@ -98,7 +98,8 @@ def test_release_by_api_is_audited_and_bad_input_gets_clear_problems(world: Worl
             assert_problem(
                 await client.post(f"/v1/orders/{'9' * 65}/release", json={"reason": "x"}), 422, "invalid-request"
             )
-            assert order_run_waiting(world)
+            assert [h["state"] for h in (await client.get("/v1/holds")).json()] == ["held"]
+            assert world.sales_orders_for(order) == []
             released = await client.post(f"/v1/orders/{order_id}/release", json={"reason": "fraud check passed"})
             assert released.status_code == 200, released.text
             assert released.json()["state"] == "released"
@@ -153,3 +154,43 @@ def test_exceptions_api_lists_shows_and_resolves_with_clear_errors(world: World)
     asyncio.run(main())
     with client_scope(world.client_id):
         assert [a for a in audited(world) if a[1] == "exception.resolve"]
+
+
+def test_replay_by_filter_counts_first_and_reconcile_reports_without_healing_a_persons_problem(world: World) -> None:
+    order = world.new_order()
+    order["line_items"][0]["sku"] = "GHOST-SKU-3"
+
+    async def main() -> None:
+        async with world.pipeline() as (ingest, _), api(world) as client:
+            await world.deliver(ingest, order)
+            await world.settle(2)
+            [dead] = world.runs(state=RunState.DEAD)
+            count = await client.post("/v1/runs/replay-by-filter", json={"error_contains": "ghost-sku-3"})
+            assert count.json() == {"matched": [dead.id], "queued": [], "dry_run": True}
+            assert_problem(
+                await client.post("/v1/runs/replay-by-filter", json={"state": "running"}), 422, "invalid-request"
+            )
+            assert_problem(
+                await client.post("/v1/runs/replay-by-filter", json={"error_contains": "z" * 201}),
+                422,
+                "invalid-request",
+            )
+            assert_problem(
+                await client.post("/v1/reconcile", json={"checks": ["nope"]}),
+                404,
+                "not-found",
+                "no reconciliation check 'nope'",
+            )
+            found = await client.post("/v1/reconcile", json={"checks": ["order_not_in_erp"], "grace_minutes": 0})
+            [report] = found.json()
+            assert [f["detail"]["number"] for f in report["findings"]] == [order["name"]]
+            assert report["healed"] == []  # an unknown SKU is a person's to fix: no blind replay
+            assert world.run(dead.id).state is RunState.DEAD
+            world.ns.seed_items([("GHOST-SKU-3", "Ghost", "5.00")])
+            done = await client.post("/v1/runs/replay-by-filter", json={"error_contains": "GHOST", "dry_run": False})
+            assert done.json()["queued"] == [dead.id]
+            await world.settle(2)
+
+    asyncio.run(main())
+    assert len(world.sales_orders_for(order)) == 1
+    assert ("api", "runs.replay", "runs:1") in audited(world)

@@ -1,19 +1,22 @@
-"""API v1: order holds and timeline, exceptions (operator actions are audited as ``api``)."""
+"""API v1: order holds and timeline, exceptions, bulk replay by filter, reconciliation (audited as ``api``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradewire.api.deps import OperationsDep
+from tradewire.runtime.store.port import RunState
 from tradewire.runtime.store.port_operations import HoldRecord, HoldState
+from tradewire.services.bulk_replay import MAX_ERROR_TEXT, ReplaySelection, bulk_replay
 from tradewire.services.exceptions import MAX_EXCEPTION_ID, ExceptionOperations, exception_to_dict, parse_state
 from tradewire.services.operations import Operations
 from tradewire.services.order_timeline import build_timeline
 from tradewire.services.orders import MAX_REASON, OrderOperations
+from tradewire.services.reconcile import checks_named, reconcile
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -152,3 +155,63 @@ def resolve_exception(exception_id: ExceptionId, body: ReasonIn, ops: Operations
     """Mark it resolved (when the problem was fixed outside a replay); audited."""
     record = ExceptionOperations(ops.store, ops.client_id, actor=ops.actor).resolve(exception_id, body.reason)
     return ExceptionOut.model_validate(exception_to_dict(record))
+
+
+class ReplayFilterIn(BaseModel):
+    """Which ended runs to replay; ``dry_run`` (the default) only counts them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flow: str | None = Field(default=None, max_length=80)
+    state: Literal["dead", "succeeded"] = "dead"
+    since: datetime | None = None
+    error_contains: str | None = Field(default=None, min_length=1, max_length=MAX_ERROR_TEXT)
+    from_step: str | None = Field(default=None, max_length=80)
+    dry_run: bool = True
+
+
+class ReplayFilterOut(BaseModel):
+    """What matched and what was queued."""
+
+    matched: list[int]
+    queued: list[int]
+    dry_run: bool
+
+
+@router.post("/runs/replay-by-filter", response_model=ReplayFilterOut, summary="Count, then replay runs by filter")
+def replay_by_filter(body: ReplayFilterIn, ops: OperationsDep) -> ReplayFilterOut:
+    """Bulk replay (audited): ``dry_run: true`` first to see how many runs match."""
+    selection = ReplaySelection(
+        flow=body.flow,
+        state=RunState(body.state),
+        since=body.since,
+        error_contains=body.error_contains,
+        from_step=body.from_step,
+    )
+    report = bulk_replay(ops, selection, dry_run=body.dry_run)
+    return ReplayFilterOut(matched=report.matched, queued=report.queued, dry_run=report.dry_run)
+
+
+class ReconcileIn(BaseModel):
+    """Which checks to run now (all when empty), and whether to heal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checks: list[str] = Field(default_factory=list, max_length=50)
+    grace_minutes: float = Field(default=30.0, ge=0, le=525_600)
+    heal: bool = True
+
+
+@router.post("/reconcile", summary="Run reconciliation checks now")
+def run_reconcile(body: ReconcileIn, ops: OperationsDep) -> list[dict[str, Any]]:
+    """Each finding opens an exception; safe findings are healed by replaying their run (audited)."""
+    checks = checks_named(body.checks)
+    reports = reconcile(
+        ops.store,
+        ops.client_id,
+        datetime.now(UTC),
+        checks=checks,
+        grace=timedelta(minutes=body.grace_minutes),
+        heal=body.heal,
+    )
+    return [r.to_dict() for r in reports]

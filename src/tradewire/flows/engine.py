@@ -121,11 +121,12 @@ class FlowEngine:
                 continue
             started = self.env.clock()
             structlog.contextvars.bind_contextvars(step=step.name)
+            finished = Learnt(tuple(ctx.bindings), tuple(ctx.facts), tuple(ctx.events))
             try:
                 with capture_calls() as calls:
                     output = await step.fn(ctx)
             except NeedsDependency as need:
-                outcome = await self._wait_for(fence, ctx, new_steps, need.child)
+                outcome = await self._wait_for(fence, finished, new_steps, need.child)
                 if outcome is not None:
                     return outcome
                 ctx.known.clear()  # the dependency may have bound what was prefetched as missing
@@ -155,14 +156,15 @@ class FlowEngine:
         return Outcome(RunState.SUCCEEDED, transition, summary, new_steps)
 
     async def _wait_for(
-        self, fence: Transition, ctx: StepContext, new_steps: list[StepRecord], child: NewRun
+        self, fence: Transition, finished: Learnt, new_steps: list[StepRecord], child: NewRun
     ) -> Outcome | None:
         now = self.env.clock()
         # The finished steps' bindings, events and facts go with their checkpoints: a step that
-        # is skipped on resume (map_order's order snapshot, a hold's release) never records them again.
+        # is skipped on resume (map_order's order snapshot, a hold's release) never records them
+        # again. The waiting step's own records are not: it runs again when the run wakes.
         parent = Transition(
             fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps),
-            bindings=tuple(ctx.bindings), timeline=tuple(ctx.events), facts=tuple(ctx.facts),
+            bindings=finished.bindings, timeline=finished.timeline, facts=finished.facts,
         )  # fmt: skip
         result = await self.env.db.call(self.env.store.ensure_dependency, parent, child, now, now + DEPENDENCY_RECHECK)
         if result.parent_waiting:
