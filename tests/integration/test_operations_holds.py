@@ -96,3 +96,37 @@ def test_cli_refuses_bad_input_with_one_clear_line(world: World) -> None:
     garbage = runner.invoke(app, ["exceptions", "show", "abc", *base])
     assert garbage.exit_code == 2  # typer's usage error: not an integer
     assert "Traceback" not in garbage.output
+
+
+def test_an_operator_hold_keeps_later_updates_out_of_the_erp_until_released(world: World) -> None:
+    set_holds(world, {"recheck_seconds": 0.1})  # no rules: only the operator holds
+    order = world.new_order()
+    update = copy.deepcopy(order)
+    update.update(note="deliver to the back door", updated_at="2031-01-01T10:00:00-05:00")
+    base = ["--database-url", world.settings.database.url, "--client", world.client_id]
+    orders = OrderOperations(world.store, world.client_id, actor="test")
+
+    async def main() -> None:
+        async with world.pipeline() as (ingest, _):
+            await world.deliver(ingest, order)
+            await world.settle(2)
+            hold = await asyncio.to_thread(
+                runner.invoke, app, ["orders", "hold", order["name"], "--reason", "chargeback risk", *base]
+            )
+            assert hold.exit_code == 0, hold.output
+            twice = await asyncio.to_thread(
+                runner.invoke, app, ["orders", "hold", order["name"], "--reason", "x", *base]
+            )
+            assert twice.exit_code == 2
+            assert "already held" in twice.output
+            await world.deliver(ingest, update, topic="orders/updated")
+            await world.wait_for(lambda: held(world), "the update to wait on the hold")
+            [so] = world.sales_orders_for(order)
+            assert world.ns.store.get("salesOrder", so.id).get("memo") != "deliver to the back door"
+            await asyncio.to_thread(orders.release, order["name"], "buyer verified")
+            await world.settle(3)
+
+    asyncio.run(main())
+    [so] = world.sales_orders_for(order)
+    assert world.ns.store.get("salesOrder", so.id)["memo"] == "deliver to the back door"
+    assert events(world, order["name"]) == ["order.exported", "order.held", "order.released", "order.updated_in_erp"]

@@ -70,6 +70,8 @@ async def check_holds(ctx: StepContext) -> dict[str, Any]:
     ctx.record(
         HoldPlaced(order.id, order.number, source.connection.id, kept, held_by=hold.held_by, release_at=hold.release_at)
     )
+    if await _last_hold_event(ctx, order) != "order.held":  # held by an operator: first run to wait on it
+        ctx.event("order", order.id, "order.held", number=order.number, reasons=list(kept), held_by=hold.held_by)
     raise _park(order, list(kept), rules.recheck_seconds, hold.release_at, now)
 
 
@@ -92,10 +94,15 @@ def _release(ctx: StepContext, order: Order, reason: str) -> dict[str, Any]:
     return {"held": False, "released_by": "tradewire", "reason": reason}
 
 
+async def _last_hold_event(ctx: StepContext, order: Order) -> str | None:
+    """``order.held`` or ``order.released``, whichever the timeline shows last (None: neither)."""
+    events = [e.event for e in await ctx.timeline("order", order.id) if e.event in ("order.held", "order.released")]
+    return events[-1] if events else None
+
+
 async def _note_release(ctx: StepContext, order: Order, released_by: str, reason: str) -> None:
     """Put an operator's release on the timeline once (the service cannot write the timeline)."""
-    last = [e.event for e in await ctx.timeline("order", order.id) if e.event in ("order.held", "order.released")]
-    if last and last[-1] == "order.held":
+    if await _last_hold_event(ctx, order) == "order.held":
         ctx.event("order", order.id, "order.released", released_by=released_by, reason=reason)
 
 
