@@ -100,6 +100,12 @@ class SchedulerSettings(BaseModel):
         le=10_000,
         description="Most pages one connection's stream is read per poll (the rest next time).",
     )
+    reconcile_seconds: float = Field(
+        default=900.0, ge=0, description="How often reconciliation checks run for every client (0: never)."
+    )
+    reconcile_grace_seconds: float = Field(
+        default=1800.0, ge=0, description="How old an order must be before a missing ERP twin is a finding."
+    )
 
 
 class LogSettings(BaseModel):

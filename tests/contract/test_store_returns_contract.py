@@ -6,8 +6,8 @@ from test_store_contract import T0, finish, tenant
 from test_store_facts_contract import UNKNOWN_SKU, claimed_run
 
 from tradewire.runtime.store.port import RunState, Store
-from tradewire.runtime.store.port_facts import ExceptionFilter, ExceptionState
-from tradewire.runtime.store.port_returns import ExceptionsResolved, RmaFilter, RmaSnapshot
+from tradewire.runtime.store.port_facts import ExceptionFilter, ExceptionsResolved, ExceptionState
+from tradewire.runtime.store.port_returns import RmaFilter, RmaSnapshot
 from tradewire.tenancy.context import client_scope
 
 

@@ -28,7 +28,7 @@ from tradewire.services.processes import build_ingest
 if TYPE_CHECKING:
     from tests.integration.conftest import World
 
-ORDER_STEPS = "map_order, check_not_cancelled, resolve_customer, resolve_items, upsert_sales_order, record"
+ORDER_STEPS = "map_order, check_not_cancelled, check_holds, resolve_customer, resolve_items, upsert_sales_order, record"
 
 
 def api_key(world: World, role: Role = Role.PARTNER_ADMIN, client_id: str | None = None) -> str:

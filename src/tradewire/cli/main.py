@@ -10,6 +10,7 @@ from tradewire.cli.config import config_app
 from tradewire.cli.connectors_cmd import connectors_app
 from tradewire.cli.demo import demo
 from tradewire.cli.mapcmd import map_command
+from tradewire.cli.operations import exceptions_app, orders_app, reconcile_app
 from tradewire.cli.processes import migrate, scheduler, serve, worker
 from tradewire.cli.returns import returns_app
 from tradewire.cli.runs import connections_app, dead_app, runs_app
@@ -40,6 +41,9 @@ app.add_typer(partners_app, name="partners")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(returns_app, name="returns")
+app.add_typer(orders_app, name="orders")
+app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(reconcile_app, name="reconcile")
 
 
 @app.command()

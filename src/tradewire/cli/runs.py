@@ -104,24 +104,68 @@ def show_run(
 
 @runs_app.command("replay")
 def replay_runs(
-    run_ids: Annotated[list[int], typer.Argument(help="Run ids.")],
+    run_ids: Annotated[list[int] | None, typer.Argument(help="Run ids (or select them with the filters).")] = None,
     from_step: Annotated[
         str | None, typer.Option("--from-step", help="Start at this step (earlier steps keep their output).")
     ] = None,
+    flow: FlowOpt = None,
+    state: Annotated[str | None, typer.Option(help="With filters: succeeded or dead (default dead).")] = None,
+    since: Annotated[str | None, typer.Option(help="With filters: runs that ended after this ISO time.")] = None,
+    error_contains: Annotated[
+        str | None, typer.Option("--error-contains", help="With filters: text the run's last error contains.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="With filters: replay (without it, only count).")] = False,
     database_url: DatabaseUrl = None,
     client: ClientOpt = None,
     json_out: JsonOut = False,
 ) -> None:
-    """Queue ended runs again, from the start or from a step."""
+    """Queue ended runs again, from the start or from a step; by id, or in bulk by filter (count first)."""
+    from tradewire.runtime.store.port import RunState
+    from tradewire.services.bulk_replay import ReplaySelection, bulk_replay
+
+    filtering = any(v is not None for v in (flow, state, since, error_contains))
+    if run_ids and filtering:
+        fail("give run ids or filters (--flow, --state, --since, --error-contains), not both")
+    if not run_ids and not filtering:
+        fail("give run ids, or select runs with --flow, --state, --since or --error-contains")
+    if state is not None and state not in (RunState.SUCCEEDED.value, RunState.DEAD.value):
+        fail(f"--state {state!r}: only ended runs (succeeded, dead) can be replayed")
     ops = _ops(database_url, client)
+    if run_ids:
+        try:
+            report = ops.replay(run_ids, from_step=from_step)
+        except TradewireError as exc:
+            fail(str(exc))
+        if json_out:
+            emit_json({"queued": report.queued, "from_step": report.from_step})
+        else:
+            out.print(f"queued {len(report.queued)} run(s): {', '.join(map(str, report.queued))}")
+        return
+    selection = ReplaySelection(
+        flow=flow,
+        state=RunState(state or "dead"),
+        since=_since(since),
+        error_contains=error_contains,
+        from_step=from_step,
+    )
     try:
-        report = ops.replay(run_ids, from_step=from_step)
+        bulk = bulk_replay(ops, selection, dry_run=not yes)
     except TradewireError as exc:
         fail(str(exc))
     if json_out:
-        emit_json({"queued": report.queued, "from_step": report.from_step})
+        emit_json(
+            {
+                "matched": len(bulk.matched),
+                "run_ids": bulk.matched,
+                "queued": bulk.queued,
+                "dry_run": bulk.dry_run,
+                "from_step": from_step,
+            }
+        )
+    elif bulk.dry_run:
+        out.print(f"{len(bulk.matched)} run(s) match (dry run); add --yes to replay them")
     else:
-        out.print(f"queued {len(report.queued)} run(s): {', '.join(map(str, report.queued))}")
+        out.print(f"queued {len(bulk.queued)} of {len(bulk.matched)} matching run(s)")
 
 
 @dead_app.command("list")

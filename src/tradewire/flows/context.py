@@ -21,7 +21,7 @@ from tradewire.runtime.store.port import Binding, ClaimedRun, NewRun, Store, Tim
 from tradewire.runtime.store.port_facts import OpenException
 from tradewire.tenancy.connections import ConnectionCache, ResolvedConnection
 
-__all__ = ["FlowEnv", "NeedsDependency", "RateBudgetWait", "StepContext"]
+__all__ = ["FlowEnv", "NeedsDependency", "ParkRun", "RateBudgetWait", "StepContext"]
 
 
 class NeedsDependency(Exception):
@@ -30,6 +30,18 @@ class NeedsDependency(Exception):
     def __init__(self, child: NewRun) -> None:
         super().__init__(f"needs {child.flow}")
         self.child = child
+
+
+class ParkRun(Exception):
+    """Raised by a step that must wait until ``until`` (or until woken earlier, e.g. a released hold).
+
+    The run is parked ``waiting`` without counting a failure; the facts, bindings and timeline
+    events the step recorded are committed with it, and the step runs again when the run wakes.
+    """
+
+    def __init__(self, reason: str, until: datetime) -> None:
+        super().__init__(reason)
+        self.until = until
 
 
 log = logging.getLogger("tradewire.flows")

@@ -8,6 +8,7 @@ from tradewire.canonical import Customer
 from tradewire.errors import PermanentError
 from tradewire.flows.context import StepContext
 from tradewire.flows.engine import Flow, Step
+from tradewire.runtime.store.port_facts import ExceptionsResolved
 
 NAME = "customer_to_erp"
 VERSION = 1
@@ -25,10 +26,27 @@ async def upsert_customer(ctx: StepContext) -> dict[str, Any]:
     if known is not None:
         return {"customer_ref": known, "created": False}
     sink = await ctx.order_sink(erp_id)
-    ref = await sink.upsert_customer(customer)
+    try:
+        ref = await sink.upsert_customer(customer)
+    except PermanentError as exc:  # the customer's data (an email, an address) is the ERP's objection
+        ctx.open_exception(
+            customer_data_key(customer.id),
+            "customer_data",
+            "customer",
+            customer.id,
+            f"the ERP refused customer {customer.email or customer.id}: {exc}; fix the customer's data, then replay",
+            erp_connection_id=erp_id,
+        )
+        raise
     customers.bind(ref, customer.id)
+    ctx.record(ExceptionsResolved((customer_data_key(customer.id),), f"customer exported as {ref}"))
     ctx.event("customer", customer.id, "customer.exported", system="erp", connection_id=erp_id, external_id=ref)
     return {"customer_ref": ref, "created": True}
+
+
+def customer_data_key(customer_id: str) -> str:
+    """The exception key of a customer the ERP refused."""
+    return f"customer_data:{customer_id}"
 
 
 FLOW = Flow(

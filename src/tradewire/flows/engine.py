@@ -18,11 +18,20 @@ from typing import Any
 
 import structlog
 
+from tradewire.connectors.base.calls import capture_calls
 from tradewire.errors import AuthError, PermanentError, RetryableError, SkippableError, TradewireError
-from tradewire.flows.context import FlowEnv, NeedsDependency, RateBudgetWait, StepContext
+from tradewire.flows.context import FlowEnv, NeedsDependency, ParkRun, RateBudgetWait, StepContext
 from tradewire.flows.retry import RetryPolicy
 from tradewire.observability.logging import bind_context
-from tradewire.runtime.store.port import Binding, ClaimedRun, NewRun, RunState, StepRecord, Transition
+from tradewire.runtime.store.port import (
+    Binding,
+    ClaimedRun,
+    NewRun,
+    RunState,
+    StepRecord,
+    TimelineEvent,
+    Transition,
+)
 from tradewire.tenancy.context import client_scope
 
 log = logging.getLogger("tradewire.flows")
@@ -61,6 +70,7 @@ class Learnt:
 
     bindings: tuple[Binding, ...] = ()
     facts: tuple[Any, ...] = ()
+    timeline: tuple[TimelineEvent, ...] = ()
 
 
 NOTHING_LEARNT = Learnt()
@@ -111,10 +121,12 @@ class FlowEngine:
                 continue
             started = self.env.clock()
             structlog.contextvars.bind_contextvars(step=step.name)
+            finished = Learnt(tuple(ctx.bindings), tuple(ctx.facts), tuple(ctx.events))
             try:
-                output = await step.fn(ctx)
+                with capture_calls() as calls:
+                    output = await step.fn(ctx)
             except NeedsDependency as need:
-                outcome = await self._wait_for(fence, ctx, new_steps, need.child)
+                outcome = await self._wait_for(fence, finished, new_steps, need.child)
                 if outcome is not None:
                     return outcome
                 ctx.known.clear()  # the dependency may have bound what was prefetched as missing
@@ -124,7 +136,7 @@ class FlowEngine:
                     return self._failed(fence, ctx, flow, new_steps, step.name, exc)
             except Exception as exc:
                 return self._failed(fence, ctx, flow, new_steps, step.name, exc)
-            record = StepRecord(step.name, run.attempt, output, started, self.env.clock())
+            record = StepRecord(step.name, run.attempt, output, started, self.env.clock(), calls=tuple(calls))
             new_steps.append(record)
             ctx.outputs[step.name] = output
         transition = Transition(
@@ -144,12 +156,15 @@ class FlowEngine:
         return Outcome(RunState.SUCCEEDED, transition, summary, new_steps)
 
     async def _wait_for(
-        self, fence: Transition, ctx: StepContext, new_steps: list[StepRecord], child: NewRun
+        self, fence: Transition, finished: Learnt, new_steps: list[StepRecord], child: NewRun
     ) -> Outcome | None:
         now = self.env.clock()
+        # The finished steps' bindings, events and facts go with their checkpoints: a step that
+        # is skipped on resume (map_order's order snapshot, a hold's release) never records them
+        # again. The waiting step's own records are not: it runs again when the run wakes.
         parent = Transition(
             fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps),
-            facts=tuple(ctx.facts),
+            bindings=finished.bindings, timeline=finished.timeline, facts=finished.facts,
         )  # fmt: skip
         result = await self.env.db.call(self.env.store.ensure_dependency, parent, child, now, now + DEPENDENCY_RECHECK)
         if result.parent_waiting:
@@ -184,6 +199,9 @@ class FlowEngine:
         now = self.env.clock()
         # What was learnt before the failure (item ids, exceptions to open) is kept.
         found = Learnt(tuple(ctx.bindings), tuple(ctx.facts))
+        if isinstance(exc, ParkRun):  # e.g. an order hold: not a failure, and what it recorded is kept
+            parked = Learnt(tuple(ctx.bindings), tuple(ctx.facts), tuple(ctx.events))
+            return self._park(fence, run.failures, new_steps, exc.until, f"{step}: {message}", "Parked", learnt=parked)
         if isinstance(exc, RateBudgetWait):
             at = now + timedelta(seconds=exc.retry_after or 1.0)
             reason = f"waiting for rate budget at {step}: {message}"
@@ -226,7 +244,7 @@ class FlowEngine:
         transition = Transition(
             fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, state,
             steps=tuple(new_steps), next_at=at, failures=failures, last_error=reason, error_type=error_type,
-            bindings=learnt.bindings, facts=learnt.facts,
+            bindings=learnt.bindings, facts=learnt.facts, timeline=learnt.timeline,
         )  # fmt: skip
         return Outcome(state, transition, reason, new_steps)
 

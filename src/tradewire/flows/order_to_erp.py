@@ -1,8 +1,10 @@
 """order_to_erp: a channel order becomes an ERP sales order, exactly once.
 
-map_order → resolve_customer (a ``customer_to_erp`` dependency run when the customer is not
-yet in the ERP) → resolve_items → upsert_sales_order (idempotent upsert by external id) →
-record (bindings and the ``order.exported`` timeline event).
+map_order → check_not_cancelled → check_holds (a held order waits: ``flows/holds.py``) →
+resolve_customer (a ``customer_to_erp`` dependency run when the customer is not yet in the
+ERP) → resolve_items (a SKU problem opens an exception for a person) → upsert_sales_order
+(idempotent upsert by external id) → record (bindings, the ``order.exported`` timeline event,
+and the order's exceptions resolved).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from tradewire.canonical import OrderStatus, canonical_id
 from tradewire.errors import PermanentError, SkippableError
 from tradewire.flows.context import StepContext
 from tradewire.flows.engine import Flow, Step
+from tradewire.flows.holds import check_holds
 from tradewire.flows.orders import erp_connection_id, load_order, map_order, order_customer, sales_order_ref
 from tradewire.runtime.store.port import NewRun
+from tradewire.runtime.store.port_facts import ExceptionsResolved
 
 NAME = "order_to_erp"
-VERSION = 1
+VERSION = 2
+"""2: ``check_holds`` after ``check_not_cancelled`` (version 1 runs run it too when they resume)."""
 
 
 async def check_not_cancelled(ctx: StepContext) -> dict[str, Any]:
@@ -89,9 +94,13 @@ async def resolve_items(ctx: StepContext) -> dict[str, str]:
     erp_id = ctx.outputs["check_not_cancelled"]["erp_connection_id"]
     missing_sku = [line.line_id for line in order.lines if not line.sku]
     if missing_sku:
-        raise PermanentError(
+        message = (
             f"order {order.number}: line(s) {', '.join(missing_sku)} have no SKU; add SKUs in the channel and replay"
         )
+        ctx.open_exception(
+            missing_sku_key(order.id), "missing_sku", "order", order.id, message, number=order.number, lines=missing_sku
+        )
+        raise PermanentError(message)
     skus = sorted({line.sku for line in order.lines if line.sku})
     ids = {sku: product_id(order.client_id, sku) for sku in skus}
     products = ctx.binder(erp_id, "product")
@@ -106,10 +115,21 @@ async def resolve_items(ctx: StepContext) -> dict[str, str]:
             products.bind(ref, ids[sku])
         still = [sku for sku in unknown if sku not in looked_up]
         if still:
-            raise PermanentError(
+            message = (
                 f"order {order.number}: SKU {', '.join(still)} not found in the ERP (connection {erp_id}); "
                 "create the item there or fix the SKU in the channel, then replay"
             )
+            ctx.open_exception(
+                unknown_sku_key(order.id),
+                "unknown_sku",
+                "order",
+                order.id,
+                message,
+                number=order.number,
+                skus=still,
+                erp_connection_id=erp_id,
+            )
+            raise PermanentError(message)
     return refs
 
 
@@ -148,7 +168,24 @@ async def record(ctx: StepContext) -> dict[str, Any]:
         currency=order.currency,
         source_updated_at=order.updated_at.isoformat() if order.updated_at else None,
     )
+    keys = (missing_sku_key(order.id), unknown_sku_key(order.id), not_in_erp_key(order.id))
+    ctx.record(ExceptionsResolved(keys, f"order {order.number} reached the ERP as {ref} (run {ctx.claimed.run.id})"))
     return {"order_id": order.id, "sales_order_ref": ref}
+
+
+def missing_sku_key(order_id: str) -> str:
+    """The exception key of an order with lines without SKU."""
+    return f"missing_sku:{order_id}"
+
+
+def unknown_sku_key(order_id: str) -> str:
+    """The exception key of an order whose SKUs the ERP does not know."""
+    return f"unknown_sku:{order_id}"
+
+
+def not_in_erp_key(order_id: str) -> str:
+    """The reconciliation's exception key of an order seen on a channel but not in the ERP."""
+    return f"reconcile:order_not_in_erp:{order_id}"
 
 
 FLOW = Flow(
@@ -158,6 +195,7 @@ FLOW = Flow(
     steps=(
         Step("map_order", map_order),
         Step("check_not_cancelled", check_not_cancelled),
+        Step("check_holds", check_holds),
         Step("resolve_customer", resolve_customer),
         Step("resolve_items", resolve_items),
         Step("upsert_sales_order", upsert_sales_order),

@@ -25,8 +25,8 @@ from tradewire.flows.returns_common import save_rma, stored_rma
 from tradewire.returns.machine import record_refund
 from tradewire.returns.model import RefundOrigin, Rma
 from tradewire.runtime.store.port import NewRun
-from tradewire.runtime.store.port_facts import ObjectSnapshot
-from tradewire.runtime.store.port_returns import ExceptionsResolved, RmaFilter
+from tradewire.runtime.store.port_facts import ExceptionsResolved, ObjectSnapshot
+from tradewire.runtime.store.port_returns import RmaFilter
 
 NAME = "refund_sync"
 CHILD = "return_refund"

@@ -21,7 +21,7 @@ from tradewire.flows.return_postings import POSTING_STEPS
 from tradewire.flows.returns_common import find_order, save_rma, stored_rma
 from tradewire.returns.machine import IllegalTransition, apply_update, open_rma, record_refund
 from tradewire.returns.model import RefundOrigin, Rma
-from tradewire.runtime.store.port_returns import ExceptionsResolved
+from tradewire.runtime.store.port_facts import ExceptionsResolved
 
 NAME = "return_sync"
 VERSION = 1

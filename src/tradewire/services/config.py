@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tradewire.connectors import KNOWN_SYSTEMS, get_spec
 from tradewire.errors import ConfigError, NotFound
+from tradewire.flows.hold_rules import parse_rules
 from tradewire.runtime.store.port import Store
 from tradewire.tenancy.connections import split_settings
 from tradewire.tenancy.context import client_scope
@@ -128,6 +129,8 @@ def _check(parsed: TenantsFile) -> None:
                 spec.settings_model.model_validate(vendor)
             except ValidationError as exc:
                 raise ConfigError(f"{where}.settings.{_describe(exc)}") from None
+            if conn.settings.get("holds") is not None:
+                check_hold_settings(conn.settings["holds"], f"{where}.settings.holds")
             for route, target in routes.items():
                 if target not in ids:
                     raise ConfigError(f"{where}.settings.routes.{route}: {target!r} is not a connection of this client")
@@ -140,6 +143,17 @@ def _check(parsed: TenantsFile) -> None:
             # A secrets model that allows extra keys takes secrets by any name (the declarative connector).
             if unknown and spec.secrets_model.model_config.get("extra") != "allow":
                 raise ConfigError(f"{where}.secrets: {', '.join(sorted(unknown))} not known to {spec.display_name}")
+
+
+def check_hold_settings(value: object, where: str) -> None:
+    """Order hold rules must be a mapping the rules model accepts.
+
+    Raises:
+        ConfigError: not a mapping, or a misspelt or wrong rule.
+    """
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a mapping of hold rules (see docs/operations.md)")
+    parse_rules(value, where)
 
 
 def resolve_secrets(conn: ConnectionConfig, env: Mapping[str, str], where: str) -> dict[str, str]:

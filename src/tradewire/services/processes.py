@@ -22,6 +22,7 @@ from tradewire.runtime.store.port import Store
 from tradewire.runtime.worker import Worker
 from tradewire.services.ingest import IngestBatcher, WebhookIngest
 from tradewire.services.polling import PollingService
+from tradewire.services.reconcile_job import ReconcileJob
 from tradewire.settings import Settings
 from tradewire.tenancy.connections import ConnectionCache
 from tradewire.tenancy.secrets import SecretBox
@@ -97,7 +98,15 @@ def build_scheduler(
         max_rescues=settings.worker.max_rescues,
         clock=utcnow,
         db=db,
-        jobs=[polling.tick],
+        jobs=[polling.tick, reconcile_job(settings, store, db).tick],
+    )
+
+
+def reconcile_job(settings: Settings, store: Store, db: DbExecutor) -> ReconcileJob:
+    """The scheduler's reconciliation job."""
+    s = settings.scheduler
+    return ReconcileJob(
+        store, db, every_seconds=s.reconcile_seconds, grace_seconds=s.reconcile_grace_seconds, clock=utcnow
     )
 
 

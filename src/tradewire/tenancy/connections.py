@@ -12,7 +12,7 @@ from tradewire.errors import ConfigError
 from tradewire.runtime.store.port import ConnectionRecord, Store
 from tradewire.tenancy.secrets import SecretBox
 
-PLATFORM_KEYS = ("routes", "budgets", "poll")
+PLATFORM_KEYS = ("routes", "budgets", "poll", "holds")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class ResolvedConnection:
     paused_reason: str | None
     poll: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per stream: ``every_seconds`` (interval) and ``enabled`` (false stops polling that stream)."""
+    holds: Mapping[str, Any] = field(default_factory=dict)
+    """Order hold rules of a channel connection (see :mod:`tradewire.flows.hold_rules`)."""
 
     def poll_interval(self, stream: str, default: float) -> float | None:
         """Seconds between polls of ``stream``, or None when the connection turned it off."""
@@ -76,7 +78,8 @@ def resolve(record: ConnectionRecord, box: SecretBox) -> ResolvedConnection:
         secrets=box.open(record.secrets),
     )
     poll = {str(k): dict(v) for k, v in dict(record.settings.get("poll") or {}).items() if isinstance(v, Mapping)}
-    return ResolvedConnection(connection, routes, budgets, record.status, record.paused_reason, poll)
+    holds = dict(record.settings.get("holds") or {}) if isinstance(record.settings.get("holds"), Mapping) else {}
+    return ResolvedConnection(connection, routes, budgets, record.status, record.paused_reason, poll, holds)
 
 
 class ConnectionCache:

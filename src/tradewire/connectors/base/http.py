@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from tradewire.connectors.base.budget import RateBudget, UnlimitedBudget
+from tradewire.connectors.base.calls import note_call
 from tradewire.errors import VendorAuthError, VendorError, VendorRateLimited, VendorRejected, VendorRetryable
 
 BodyClassifier = Callable[[httpx.Response], None]
@@ -150,16 +151,21 @@ class VendorHttp:
             VendorRejected: on other 4xx or a body the connector classifies as an error.
         """
         await self.budget.acquire(scope, cost)
+        started = time.monotonic()
+        full_url = self._client.base_url.join(url)
         try:
             response = await self._client.request(
                 method, url, json=json, params=params, headers=headers, content=content
             )
         except httpx.TimeoutException as exc:
+            note_call(self.system, method, full_url, None, started, time.monotonic(), "timeout")
             raise VendorRetryable(f"{self.system} timed out on {method} {url}", system=self.system) from exc
         except httpx.TransportError as exc:
+            note_call(self.system, method, full_url, None, started, time.monotonic(), exc.__class__.__name__)
             raise VendorRetryable(
                 f"{self.system} unreachable on {method} {url}: {exc.__class__.__name__}", system=self.system
             ) from exc
+        note_call(self.system, method, response.request.url, response.status_code, started, time.monotonic())
         classify_response(response, system=self.system, describe=self._describe_error)
         if self._classify_body is not None:
             self._classify_body(response)

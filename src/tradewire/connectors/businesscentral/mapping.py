@@ -159,7 +159,9 @@ def order_to_sales_order(
             f"SKU {', '.join(missing)} not resolved to Business Central items: create the items or fix the SKUs",
             detail={"skus": missing},
         )
-    lines = [line_to_bc(line, item_refs[line.sku or ""], 10000 * n) for n, line in enumerate(order.lines, 1)]
+    # A line whose units were all cancelled on the channel leaves the sales order.
+    open_lines = [line for line in order.lines if line.quantity > 0] or list(order.lines)
+    lines = [line_to_bc(line, item_refs[line.sku or ""], 10000 * n) for n, line in enumerate(open_lines, 1)]
     if order.shipping_total > 0:
         if not settings.shipping_account_number:
             raise MappingError(

@@ -156,7 +156,10 @@ def order_to_sales_order(
     if missing:
         raise _missing_items_error(missing)
 
-    lines = [_line(line, item_refs[line.sku], settings) for line in order.lines if line.sku]
+    # A line whose units were all cancelled on the channel leaves the sales order (replace=item).
+    lines = [_line(line, item_refs[line.sku], settings) for line in order.lines if line.sku and line.quantity > 0]
+    if not lines:
+        raise MappingError(f"order {order.number}: every line is cancelled; cancel the order instead of updating it")
     body: dict[str, Any] = {
         "externalId": order.id,
         "entity": {"id": customer_ref},

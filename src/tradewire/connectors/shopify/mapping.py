@@ -139,6 +139,23 @@ def _status(order: RestOrder) -> OrderStatus:
     return OrderStatus.OPEN
 
 
+def _open_quantity(quantity: int, current: int | None, fulfillment_status: str | None) -> int:
+    """Units still ordered: fewer than ``quantity`` when units of an unshipped line were cancelled.
+
+    Shopify lowers ``current_quantity`` when an order edit or a refund removes units. Only lines
+    not yet fulfilled shrink: units taken back after shipping are a return (a credit memo), not
+    a change of the sales order.
+    """
+    if current is None or current >= quantity or fulfillment_status not in (None, ""):
+        return quantity
+    return max(current, 0)
+
+
+def _share(amount: Decimal, part: int, whole: int) -> Decimal:
+    """``amount`` scaled to ``part`` of ``whole`` units, to the cent."""
+    return amount if part == whole or whole == 0 else (amount * part / whole).quantize(Decimal("0.01"))
+
+
 def _lines(order: RestOrder) -> list[OrderLine]:
     lines: list[OrderLine] = []
     for index, item in enumerate(order.line_items):
@@ -147,9 +164,10 @@ def _lines(order: RestOrder) -> list[OrderLine]:
             raise MappingError(f"order {order.id}: {where}.quantity {item.quantity} is negative")
         if item.price < 0:
             raise MappingError(f"order {order.id}: {where}.price {item.price} is negative")
-        discount = _sum([a.amount for a in item.discount_allocations])
-        tax = _sum([t.price for t in item.tax_lines])
-        gross = item.quantity * item.price
+        quantity = _open_quantity(item.quantity, item.current_quantity, item.fulfillment_status)
+        discount = _share(_sum([a.amount for a in item.discount_allocations]), quantity, item.quantity)
+        tax = _share(_sum([t.price for t in item.tax_lines]), quantity, item.quantity)
+        gross = quantity * item.price
         if discount > gross:
             raise MappingError(f"order {order.id}: {where} discount {discount} exceeds its amount {gross}")
         lines.append(
@@ -157,7 +175,7 @@ def _lines(order: RestOrder) -> list[OrderLine]:
                 line_id=str(item.id),
                 sku=_blank_to_none(item.sku),
                 title=(item.name or item.title or "").strip(),
-                quantity=item.quantity,
+                quantity=quantity,
                 unit_price=item.price,
                 discount=discount,
                 tax=tax,
@@ -199,6 +217,8 @@ def order_to_canonical(payload: Mapping[str, Any], *, client_id: str, connection
     if placed_at is None:
         raise MappingError(f"{where} has neither processed_at nor created_at")
     lines = _lines(order)
+    # Units cancelled from unshipped lines: the channel's order-level figures still count them.
+    shrunk = any(line.quantity != item.quantity for line, item in zip(lines, order.line_items, strict=True))
     gross = _sum([line.quantity * line.unit_price for line in lines])
     shipping = Decimal(0)
     for index, ship in enumerate(order.shipping_lines):
@@ -206,7 +226,11 @@ def order_to_canonical(payload: Mapping[str, Any], *, client_id: str, connection
         if net < 0:
             raise MappingError(f"{where}: shipping_lines[{index}] discounts exceed its price {ship.price}")
         shipping += net
-    if order.total_tax is not None:
+    if shrunk:
+        tax_total = _sum([line.tax for line in lines]) + _sum(
+            [t.price for s in order.shipping_lines for t in s.tax_lines]
+        )
+    elif order.total_tax is not None:
         tax_total = order.total_tax
     elif order.tax_lines:
         tax_total = _sum([t.price for t in order.tax_lines])
@@ -214,9 +238,9 @@ def order_to_canonical(payload: Mapping[str, Any], *, client_id: str, connection
         tax_total = _sum([line.tax for line in lines]) + _sum(
             [t.price for s in order.shipping_lines for t in s.tax_lines]
         )
-    subtotal = order.total_line_items_price if order.total_line_items_price is not None else gross
+    subtotal = order.total_line_items_price if order.total_line_items_price is not None and not shrunk else gross
     discount_total = _sum([line.discount for line in lines])
-    total = order.total_price
+    total = None if shrunk else order.total_price
     if total is None:
         total = subtotal - discount_total + shipping + (Decimal(0) if order.taxes_included else tax_total)
     try:

@@ -107,6 +107,7 @@ class RestLineItem(_Vendor):
     variant_id: int | None = None
     product_id: int | None = None
     quantity: WholeNumber
+    current_quantity: WholeNumber | None = None
     price: Money
     total_discount: Money | None = None
     fulfillment_status: str | None = None

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from tradewire.governance.audit_chain import AuditEntry, AuditHead
 from tradewire.runtime.store.port_access import ApiKeyRecord, ClientRecord, PartnerRecord
 from tradewire.runtime.store.port_facts import ExceptionFilter, ExceptionRecord, StoredObject
+from tradewire.runtime.store.port_operations import HoldRecord, HoldState
 from tradewire.runtime.store.port_returns import RmaFilter, StoredRma
 
 
@@ -123,6 +124,8 @@ class StepRecord:
     started_at: datetime
     ended_at: datetime
     error: str | None = None
+    calls: tuple[dict[str, Any], ...] = ()
+    """Vendor HTTP calls the step made (method, host, path, status, ms, at; never bodies or secrets)."""
 
 
 @dataclass(frozen=True)
@@ -403,3 +406,10 @@ class Store(Protocol):
     # returns (need a client context; RMAs are written as facts)
     def get_rma(self, rma_id: str) -> StoredRma | None: ...
     def list_rmas(self, rma_filter: RmaFilter) -> list[StoredRma]: ...
+    # operations
+    def get_hold(self, order_id: str) -> HoldRecord | None: ...
+    def list_holds(self, state: HoldState | None, limit: int = 100) -> list[HoldRecord]: ...
+    def release_hold(self, order_id: str, actor: str, reason: str, now: datetime) -> HoldRecord: ...
+    def list_objects(
+        self, object_type: str, changed_before: datetime, after_id: str | None = None, limit: int = 500
+    ) -> list[StoredObject]: ...

@@ -12,6 +12,7 @@ fact again changes nothing. Each fact type has one writer in the SQL store
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -48,6 +49,15 @@ class OpenException:
     canonical_id: str
     message: str
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExceptionsResolved:
+    """Fact: the problems with these keys are healed; their open exceptions are resolved (others: no-op)."""
+
+    keys: Sequence[str]
+    resolution: str
+    resolved_by: str = "tradewire"
 
 
 @dataclass(frozen=True)

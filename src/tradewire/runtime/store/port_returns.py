@@ -7,7 +7,6 @@ RMA is replaced only by a higher ``version``: a late or replayed run never moves
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,15 +27,6 @@ class RmaSnapshot:
     state: str
     version: int
     body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ExceptionsResolved:
-    """Fact: open exceptions with these keys are resolved (a healed problem), by ``actor``."""
-
-    keys: Sequence[str]
-    resolution: str
-    actor: str = "tradewire"
 
 
 @dataclass(frozen=True)

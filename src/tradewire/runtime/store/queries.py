@@ -400,7 +400,7 @@ def upsert_steps(dialect_insert: DialectInsert) -> Any:
     stmt = dialect_insert(steps)
     return stmt.on_conflict_do_update(
         index_elements=[steps.c.run_id, steps.c.name],
-        set_={c: stmt.excluded[c] for c in ("attempt", "output", "error", "started_at", "ended_at")},
+        set_={c: stmt.excluded[c] for c in ("attempt", "output", "error", "started_at", "ended_at", "calls")},
     )
 
 

@@ -101,6 +101,7 @@ def to_step(row: Row[Any]) -> StepRecord:
         started_at=m["started_at"],
         ended_at=m["ended_at"],
         error=m["error"],
+        calls=tuple(m["calls"] or ()),
     )
 
 

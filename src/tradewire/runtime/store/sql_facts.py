@@ -17,6 +17,7 @@ from tradewire.runtime.store.facts import FactRow, fact_writer, write_facts
 from tradewire.runtime.store.port_facts import (
     ExceptionFilter,
     ExceptionRecord,
+    ExceptionsResolved,
     ExceptionState,
     ObjectSnapshot,
     OpenException,
@@ -64,6 +65,30 @@ def write_exceptions(store: SqlBase, conn: Connection, rows: Sequence[FactRow], 
                 "opened_at": now,
                 "updated_at": now,
             },
+        )
+
+
+@fact_writer(ExceptionsResolved)
+def write_resolutions(store: SqlBase, conn: Connection, rows: Sequence[FactRow], now: datetime) -> None:
+    """Resolve the open exceptions each fact names (keys never opened, or already resolved: no-op)."""
+    for row in rows:
+        fact: ExceptionsResolved = row.fact
+        if not fact.keys:
+            continue
+        conn.execute(
+            update(exceptions)
+            .where(
+                exceptions.c.client_id == row.client_id,
+                exceptions.c.key.in_(list(fact.keys)),
+                exceptions.c.state == ExceptionState.OPEN.value,
+            )
+            .values(
+                state=ExceptionState.RESOLVED.value,
+                resolved_at=now,
+                resolved_by=fact.resolved_by,
+                resolution=fact.resolution,
+                updated_at=now,
+            )
         )
 
 

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, select
 
 from tradewire.runtime.store.facts import FactRow, fact_writer
-from tradewire.runtime.store.port_facts import ExceptionState
-from tradewire.runtime.store.port_returns import ExceptionsResolved, RmaFilter, RmaSnapshot, StoredRma
+from tradewire.runtime.store.port_returns import RmaFilter, RmaSnapshot, StoredRma
 from tradewire.runtime.store.sql_base import SqlBase
-from tradewire.runtime.store.tables import exceptions, rmas
+from tradewire.runtime.store.tables import rmas
 from tradewire.tenancy.context import require_client
 
 MAX_LIST = 1000
@@ -48,30 +47,6 @@ def write_rmas(store: SqlBase, conn: Connection, rows: Sequence[FactRow], now: d
                 "run_id": row.run_id,
                 "updated_at": now,
             },
-        )
-
-
-@fact_writer(ExceptionsResolved)
-def write_resolutions(store: SqlBase, conn: Connection, rows: Sequence[FactRow], now: datetime) -> None:
-    """Resolve the open exceptions each fact names."""
-    for row in rows:
-        fact: ExceptionsResolved = row.fact
-        if not fact.keys:
-            continue
-        conn.execute(
-            update(exceptions)
-            .where(
-                exceptions.c.client_id == row.client_id,
-                exceptions.c.key.in_(list(fact.keys)),
-                exceptions.c.state == ExceptionState.OPEN.value,
-            )
-            .values(
-                state=ExceptionState.RESOLVED.value,
-                resolved_at=now,
-                resolved_by=fact.actor,
-                resolution=fact.resolution,
-                updated_at=now,
-            )
         )
 
 

@@ -57,8 +57,42 @@ def _step_rows(run_id: int, client_id: str, records: Sequence[StepRecord]) -> li
             "error": s.error,
             "started_at": s.started_at,
             "ended_at": s.ended_at,
+            "calls": list(s.calls) or None,
         }
         for s in records
+    ]
+
+
+def _binding_rows(t: Transition, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "client_id": t.client_id,
+            "connection_id": b.connection_id,
+            "object_type": b.object_type,
+            "external_id": b.external_id,
+            "canonical_id": b.canonical_id,
+            "run_id": t.run_id,
+            "created_at": now,
+        }
+        for b in t.bindings
+    ]
+
+
+def _timeline_rows(t: Transition, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "client_id": t.client_id,
+            "object_type": e.object_type,
+            "canonical_id": e.canonical_id,
+            "event": e.event,
+            "system": e.system,
+            "connection_id": e.connection_id,
+            "external_id": e.external_id,
+            "run_id": e.run_id or t.run_id,
+            "detail": e.detail,
+            "at": e.at or now,
+        }
+        for e in t.timeline
     ]
 
 
@@ -187,33 +221,8 @@ class WorkerMethods(SqlBase):
                 if not ok:
                     continue
                 step_rows.extend(_step_rows(t.run_id, t.client_id, t.steps))
-                binding_rows.extend(
-                    {
-                        "client_id": t.client_id,
-                        "connection_id": b.connection_id,
-                        "object_type": b.object_type,
-                        "external_id": b.external_id,
-                        "canonical_id": b.canonical_id,
-                        "run_id": t.run_id,
-                        "created_at": now,
-                    }
-                    for b in t.bindings
-                )
-                timeline_rows.extend(
-                    {
-                        "client_id": t.client_id,
-                        "object_type": e.object_type,
-                        "canonical_id": e.canonical_id,
-                        "event": e.event,
-                        "system": e.system,
-                        "connection_id": e.connection_id,
-                        "external_id": e.external_id,
-                        "run_id": e.run_id or t.run_id,
-                        "detail": e.detail,
-                        "at": e.at or now,
-                    }
-                    for e in t.timeline
-                )
+                binding_rows.extend(_binding_rows(t, now))
+                timeline_rows.extend(_timeline_rows(t, now))
                 fact_rows.extend(FactRow(t.client_id, t.run_id, f) for f in t.facts)
                 if t.state is not None and t.state.terminal:
                     woke = conn.execute(queries.wake_waiters(t.run_id, now)).rowcount
@@ -260,8 +269,12 @@ class WorkerMethods(SqlBase):
             waiting = conn.execute(fence).rowcount == 1
             if waiting and parent.steps:
                 self.upsert_steps(conn, _step_rows(parent.run_id, parent.client_id, parent.steps))
-            if waiting and parent.facts:  # the finished steps' facts: a re-run skips those steps
-                write_facts(self, conn, [FactRow(parent.client_id, parent.run_id, f) for f in parent.facts], now)
+            if waiting:  # what the finished steps recorded is committed with their checkpoints
+                self.insert_ignore(conn, bindings_table, _binding_rows(parent, now))
+                if parent.timeline:
+                    conn.execute(queries.insert_timeline(), _timeline_rows(parent, now))
+                if parent.facts:
+                    write_facts(self, conn, [FactRow(parent.client_id, parent.run_id, f) for f in parent.facts], now)
             if created:
                 self.after_enqueue(conn)
         return DependencyOutcome(child_id, child_state, last_error, parent_waiting=waiting)

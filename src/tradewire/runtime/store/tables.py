@@ -189,6 +189,7 @@ steps = Table(
     Column("error", Text),
     Column("started_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=False),
+    Column("calls", JSON),  # operations: vendor HTTP calls of the step (migration 0006)
     PrimaryKeyConstraint("run_id", "name"),
 )
 
@@ -374,4 +375,27 @@ rmas = Table(
     PrimaryKeyConstraint("client_id", "id"),
     Index("ix_rmas_client_id_order_id", "client_id", "order_id"),
     Index("ix_rmas_client_id_state_updated_at", "client_id", "state", "updated_at"),
+)
+
+# --- operations ---
+
+order_holds = Table(
+    "order_holds",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("order_number", String(64), nullable=False),
+    Column("connection_id", ID),
+    Column("state", String(16), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("run_id", BigInteger),
+    Column("held_by", String(200), nullable=False),
+    Column("held_at", UtcDateTime, nullable=False),
+    Column("release_at", UtcDateTime),
+    Column("released_at", UtcDateTime),
+    Column("released_by", String(200)),
+    Column("release_reason", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "order_id"),
+    Index("ix_order_holds_client_id_state_held_at", "client_id", "state", "held_at"),
 )

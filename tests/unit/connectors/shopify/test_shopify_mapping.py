@@ -71,15 +71,18 @@ def test_docs_fixture_maps_to_the_numbers_a_merchant_sees() -> None:
         "conn-1",
         "450789469",
     )
-    assert order.subtotal == Decimal("597.00")
-    assert order.discount_total == Decimal("10.00")
-    assert order.tax_total == Decimal("11.94")
+    # Two unshipped iPods were refunded and restocked (current_quantity 0): the order the ERP must
+    # ship is the one left, and its total is Shopify's own current_total_price.
+    assert [line.quantity for line in order.lines] == [0, 1, 0]
+    assert order.subtotal == Decimal("199.00")
+    assert order.discount_total == Decimal("3.33")
+    assert order.tax_total == Decimal("3.98")
     assert order.shipping_total == Decimal("0.00")
-    assert order.total == Decimal("598.94")
-    assert [line.discount for line in order.lines] == [Decimal("3.34"), Decimal("3.33"), Decimal("3.33")]
-    assert [line.total for line in order.lines] == [Decimal("195.66"), Decimal("195.67"), Decimal("195.67")]
+    assert order.total == Decimal(fixture_order()["current_total_price"]) == Decimal("199.65")
+    assert [line.discount for line in order.lines] == [Decimal("0"), Decimal("3.33"), Decimal("0")]
+    assert [line.total for line in order.lines] == [Decimal("0"), Decimal("195.67"), Decimal("0")]
     assert [line.sku for line in order.lines] == ["IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK"]
-    assert order.lines[0].tax == Decimal("3.98")
+    assert order.lines[1].tax == Decimal("3.98")
     assert order.placed_at == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)
     assert order.financial_status is FinancialStatus.PARTIALLY_REFUNDED
     assert order.status is OrderStatus.OPEN
@@ -226,10 +229,10 @@ def test_round_trip_canonical_rest_canonical() -> None:
 
 def test_rest_payload_writes_money_as_strings() -> None:
     rest = order_to_rest_payload(to_canonical(fixture_order()))
-    assert rest["total_price"] == "598.94"
-    assert rest["subtotal_price"] == "587.00"
-    assert rest["line_items"][0]["price"] == "199.00"
-    assert rest["line_items"][0]["discount_allocations"] == [{"amount": "3.34"}]
+    assert rest["total_price"] == "199.65"
+    assert rest["subtotal_price"] == "195.67"
+    assert rest["line_items"][1]["price"] == "199.00"
+    assert rest["line_items"][1]["discount_allocations"] == [{"amount": "3.33"}]
     assert rest["id"] == 450789469
 
 
