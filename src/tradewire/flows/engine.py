@@ -148,14 +148,16 @@ class FlowEngine:
     ) -> Outcome | None:
         now = self.env.clock()
         parent = Transition(
-            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps)
-        )
+            fence.run_id, fence.client_id, fence.lease_owner, fence.attempt, None, steps=tuple(new_steps),
+            bindings=tuple(ctx.bindings), timeline=tuple(ctx.events), facts=tuple(ctx.facts),
+        )  # fmt: skip
         result = await self.env.db.call(self.env.store.ensure_dependency, parent, child, now, now + DEPENDENCY_RECHECK)
         if result.parent_waiting:
             return Outcome(RunState.WAITING, None, f"waiting for {child.flow} run {result.run_id}", new_steps)
         if result.state is RunState.DEAD:
             reason = f"{child.flow} run {result.run_id} is dead ({result.last_error}); fix and replay it, then this run"
-            return self._dead(fence, new_steps, reason, "DependencyFailed")
+            learnt = Learnt(tuple(ctx.bindings), tuple(ctx.facts))
+            return self._dead(fence, new_steps, reason, "DependencyFailed", learnt=learnt)
         if result.state is RunState.SUCCEEDED:
             return None
         # Not terminal and not waiting: our lease was lost while we asked.

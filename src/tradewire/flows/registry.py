@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from tradewire.flows import customer_to_erp, order_cancel_to_erp, order_to_erp
+from tradewire.flows import customer_to_erp, invoice_in_erp, order_cancel_to_erp, order_to_erp, shipment_to_channel
 from tradewire.flows.engine import Flow
 
 FLOWS: dict[str, Flow] = {f.name: f for f in (order_to_erp.FLOW, customer_to_erp.FLOW, order_cancel_to_erp.FLOW)}
+FLOWS |= {f.name: f for f in (shipment_to_channel.FLOW, invoice_in_erp.FLOW)}
 
 # canonical event → flows it starts (same for every channel that emits the event)
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     "order.created": (order_to_erp.NAME,),
     "order.updated": (order_to_erp.NAME,),
     "order.cancelled": (order_cancel_to_erp.NAME,),
+}
+# fulfilment: shipments from ERPs (polled) and 3PLs (polled, or a SHIP_NOTIFY batch that names them)
+EVENT_ROUTES |= {
+    "shipment.created": (shipment_to_channel.NAME,),
+    "shipment.updated": (shipment_to_channel.NAME,),
+    "shipment.voided": (shipment_to_channel.NAME,),
+    "shipment_batch.notified": (shipment_to_channel.NAME,),
 }
 
 

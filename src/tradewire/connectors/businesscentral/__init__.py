@@ -16,7 +16,8 @@ from typing import Any
 
 from tradewire.canonical import Customer, Order
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectionJob, ConnectorSpec, Reads, Writes
+from tradewire.connectors.base.spec import ConnectionJob, ConnectorSpec, Reads, RecordSource, Writes
+from tradewire.connectors.businesscentral.invoicing import make_invoice_sink
 from tradewire.connectors.businesscentral.mapping import (
     customer_to_bc,
     customer_to_canonical,
@@ -71,7 +72,9 @@ SPEC = ConnectorSpec(
         "order": Writes(preview_sales_order, "salesOrders deep insert (POST …/salesOrders with salesOrderLines)"),
         "customer": Writes(preview_customer, "customers POST body"),
     },
+    invoice_sink=make_invoice_sink,
     pollers=POLL_STREAMS,
+    sources={"shipment": RecordSource(shipment_to_canonical, description="a polled salesShipment with its lines")},
     # Subscriptions live 3 days and are renewed a day ahead: checking every 6 hours leaves 3 tries.
     jobs=(ConnectionJob("subscriptions", every_seconds=6 * 3600.0, run=keep_subscriptions),),
     capabilities=("order_sink", "customer_sink", "item_lookup", "webhooks", "polling", "batch", "sandbox"),

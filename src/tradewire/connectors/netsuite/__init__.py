@@ -12,7 +12,9 @@ from typing import Any
 
 from tradewire.canonical import Order
 from tradewire.connectors.base.budget import RateLimit
-from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
+from tradewire.connectors.base.spec import ConnectorSpec, Reads, RecordSource, Writes
+from tradewire.connectors.netsuite.fulfilment import FULFILMENT_STREAM, make_invoice_sink
+from tradewire.connectors.netsuite.fulfilment_mapping import item_fulfillment_to_canonical
 from tradewire.connectors.netsuite.mapping import order_to_sales_order, sales_order_to_canonical
 from tradewire.connectors.netsuite.sandbox import create_sandbox
 from tradewire.connectors.netsuite.settings import NetSuiteSecrets, NetSuiteSettings
@@ -41,8 +43,16 @@ SPEC = ConnectorSpec(
     order_source=None,
     order_sink=make_order_sink,
     sandbox=create_sandbox,
-    reads={"sales_order": Reads("order", sales_order_to_canonical, "a salesOrder read with expandSubResources=true")},
+    reads={
+        "sales_order": Reads("order", sales_order_to_canonical, "a salesOrder read with expandSubResources=true"),
+        "item_fulfillment": Reads(
+            "shipment", item_fulfillment_to_canonical, "an itemFulfillment read with expandSubResources=true"
+        ),
+    },
     writes={"order": Writes(preview_sales_order, "salesOrder upsert body (PUT /salesOrder/eid:…)")},
+    pollers=(FULFILMENT_STREAM,),
+    sources={"shipment": RecordSource(item_fulfillment_to_canonical, description="a polled itemFulfillment")},
+    invoice_sink=make_invoice_sink,
     capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox"),
 )
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from tradewire.runtime.store import queries
 from tradewire.runtime.store.facts import FactRow, write_facts
 from tradewire.runtime.store.port import (
@@ -44,6 +46,39 @@ def _run_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _binding_rows(t: Transition, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "client_id": t.client_id,
+            "connection_id": b.connection_id,
+            "object_type": b.object_type,
+            "external_id": b.external_id,
+            "canonical_id": b.canonical_id,
+            "run_id": t.run_id,
+            "created_at": now,
+        }
+        for b in t.bindings
+    ]
+
+
+def _timeline_rows(t: Transition, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "client_id": t.client_id,
+            "object_type": e.object_type,
+            "canonical_id": e.canonical_id,
+            "event": e.event,
+            "system": e.system,
+            "connection_id": e.connection_id,
+            "external_id": e.external_id,
+            "run_id": e.run_id or t.run_id,
+            "detail": e.detail,
+            "at": e.at or now,
+        }
+        for e in t.timeline
+    ]
 
 
 def _step_rows(run_id: int, client_id: str, records: Sequence[StepRecord]) -> list[dict[str, Any]]:
@@ -187,33 +222,8 @@ class WorkerMethods(SqlBase):
                 if not ok:
                     continue
                 step_rows.extend(_step_rows(t.run_id, t.client_id, t.steps))
-                binding_rows.extend(
-                    {
-                        "client_id": t.client_id,
-                        "connection_id": b.connection_id,
-                        "object_type": b.object_type,
-                        "external_id": b.external_id,
-                        "canonical_id": b.canonical_id,
-                        "run_id": t.run_id,
-                        "created_at": now,
-                    }
-                    for b in t.bindings
-                )
-                timeline_rows.extend(
-                    {
-                        "client_id": t.client_id,
-                        "object_type": e.object_type,
-                        "canonical_id": e.canonical_id,
-                        "event": e.event,
-                        "system": e.system,
-                        "connection_id": e.connection_id,
-                        "external_id": e.external_id,
-                        "run_id": e.run_id or t.run_id,
-                        "detail": e.detail,
-                        "at": e.at or now,
-                    }
-                    for e in t.timeline
-                )
+                binding_rows.extend(_binding_rows(t, now))
+                timeline_rows.extend(_timeline_rows(t, now))
                 fact_rows.extend(FactRow(t.client_id, t.run_id, f) for f in t.facts)
                 if t.state is not None and t.state.terminal:
                     woke = conn.execute(queries.wake_waiters(t.run_id, now)).rowcount
@@ -260,9 +270,21 @@ class WorkerMethods(SqlBase):
             waiting = conn.execute(fence).rowcount == 1
             if waiting and parent.steps:
                 self.upsert_steps(conn, _step_rows(parent.run_id, parent.client_id, parent.steps))
+            if waiting:
+                # The finished steps are skipped when the parent resumes: keep what they learnt now.
+                self._write_learnt(conn, parent, now)
             if created:
                 self.after_enqueue(conn)
         return DependencyOutcome(child_id, child_state, last_error, parent_waiting=waiting)
+
+    def _write_learnt(self, conn: Connection, t: Transition, now: datetime) -> None:
+        """Bindings, timeline events and facts of one transition."""
+        if t.bindings:
+            self.insert_ignore(conn, bindings_table, _binding_rows(t, now))
+        if t.timeline:
+            conn.execute(queries.insert_timeline(), _timeline_rows(t, now))
+        if t.facts:
+            write_facts(self, conn, [FactRow(t.client_id, t.run_id, f) for f in t.facts], now)
 
     def rescue_expired(self, now: datetime, max_failures: int = 10) -> int:
         """Re-queue runs whose lease expired (dead after ``max_failures``); returns how many."""
