@@ -7,104 +7,35 @@ and PostgreSQL), the polling service reading both, and the worker running the fl
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from fulfilment_support import (
+    Poll,
+    import_order,
+    line_statuses,
+    package,
+    serve_walmart,
+    timeline,
+    walmart_connection,
+)
 from sqlalchemy import delete
 
-from tradewire.connectors import get_spec
 from tradewire.connectors.base.sandbox import LoopbackServer
-from tradewire.connectors.walmart.sandbox import create_sandbox
-from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.port import RunState
 from tradewire.runtime.store.port_facts import ExceptionFilter
 from tradewire.runtime.store.tables import bindings, objects
-from tradewire.services.demo_world import CATALOG
-from tradewire.services.polling import PollingService, PollReport
-from tradewire.tenancy.connections import ConnectionCache, resolve
 from tradewire.tenancy.context import client_scope
-from tradewire.tenancy.secrets import SecretBox
 
 if TYPE_CHECKING:
     from tests.integration.conftest import World
 
-WALMART = {"client_id": "wm-" + secrets.token_hex(8), "client_secret": secrets.token_hex(24)}
-
 
 @pytest.fixture
 def walmart_server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer(create_sandbox(**WALMART, catalog=CATALOG, seed=11)).start()
-    yield server
-    server.stop()
-
-
-def walmart_connection(world: World, server: LoopbackServer, *, invoicing: str = "on_fulfilment") -> str:
-    box = SecretBox(world.settings.secret_key.get_secret_value())
-    world.store.set_connection_status(world.shopify_id, "paused", "these tests sell on Walmart")
-    return world.store.create_connection(
-        world.client_id,
-        "walmart",
-        "Walmart (sandbox)",
-        {"base_url": server.url, "routes": {"erp": world.netsuite_id}, "invoicing": invoicing},
-        box.seal(WALMART),
-    )
-
-
-class Poll:
-    """Polls one stream of one connection, as the scheduler would."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.box = SecretBox(world.settings.secret_key.get_secret_value())
-        self.service = PollingService(world.store, DbExecutor(threads=1), ConnectionCache(world.store, self.box, ttl=0))
-
-    async def __call__(self, connection_id: str, stream_name: str) -> PollReport:
-        record = self.world.store.get_connection(connection_id)
-        spec = get_spec(record.system)
-        stream = next(s for s in spec.pollers if s.name == stream_name)
-        report = PollReport()
-        await self.service.poll(resolve(record, self.box), spec, stream, report)
-        assert report.failed == 0, report
-        return report
-
-
-def timeline(world: World, order_id: str, event: str) -> list[Any]:
-    with client_scope(world.client_id):
-        return [e for e in world.store.timeline("order", order_id) if e.event == event]
-
-
-def line_statuses(server: LoopbackServer, po: str) -> dict[str, list[tuple[str, str, str | None]]]:
-    """lineNumber → [(status, amount, tracking number)] on the Walmart sandbox."""
-    order = server.app.state.walmart.get_order(po)
-    return {
-        line["lineNumber"]: [
-            (s["status"], s["statusQuantity"]["amount"], (s.get("trackingInfo") or {}).get("trackingNumber"))
-            for s in line["orderLineStatuses"]["orderLineStatus"]
-        ]
-        for line in order["orderLines"]["orderLine"]
-    }
-
-
-async def import_order(world: World, server: LoopbackServer, poll: Poll, walmart_id: str) -> tuple[str, str, Any]:
-    """A two-line Walmart order polled into NetSuite; returns (purchase order id, canonical order id, its lines)."""
-    order = server.app.state.walmart.create_orders(1, lines=2)[0]
-    await poll(walmart_id, "orders")
-    await world.wait_for(lambda: any(so.other_ref_num == order["customerOrderId"] for so in world.ns.sales_orders()),
-                         "the sales order in NetSuite")  # fmt: skip
-    await world.settle(2)
-    with client_scope(world.client_id):
-        found = world.store.find_objects("order", order["customerOrderId"])
-    assert len(found) == 1, f"no order snapshot labelled {order['customerOrderId']}"
-    (stored,) = found
-    return order["purchaseOrderId"], stored.canonical_id, order["orderLines"]["orderLine"]
-
-
-def package(tracking: str, line: dict[str, Any]) -> dict[str, Any]:
-    return {"tracking_number": tracking, "carrier": "UPS", "lines": [
-        {"sku": line["item"]["sku"], "quantity": int(line["orderLineQuantity"]["amount"])}]}  # fmt: skip
+    yield from serve_walmart()
 
 
 async def _a_walmart_order_ships_in_two_packages_is_confirmed_once_each_then_invoiced(
