@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 import httpx
 
 from tradewire.canonical import Address, ExternalRef, Order, OrderLine
-from tradewire.connectors.base.contract import Call, ConnectorContract
+from tradewire.connectors.base.contract import Call, ConnectorContract, PollWorld
 from tradewire.connectors.base.sandbox import FaultKnobs, LoopbackServer
+from tradewire.connectors.base.spec import Connection
 from tradewire.connectors.netsuite import SPEC
 from tradewire.connectors.netsuite.client import NetSuiteClient
 from tradewire.connectors.netsuite.mapping import order_to_sales_order, sales_order_to_canonical_lines
@@ -78,6 +80,25 @@ class TestNetSuiteContract(ConnectorContract):
             return [row["lastmodifieddate"] async for row in client.suiteql(query, limit=2)]
         finally:
             await client.aclose()
+
+    def poll_world(self) -> PollWorld | None:
+        app = sandbox()
+        state = app.state.netsuite
+        customer = state.store.create("customer", {**PERSON}, now=time.time())
+        items = state.item_ids()
+        for n in range(3):
+            lines = [
+                {"item": {"id": items["CAP-NAVY"]}, "quantity": 2},
+                {"item": {"id": items["SOCKS-3PK"]}, "quantity": 1},
+            ]
+            so = state.store.create(
+                "salesOrder", {"entity": {"id": customer}, "item": {"items": lines}}, now=time.time()
+            )
+            state.ship(so, [{"tracking_number": f"1Z{n}A", "lines": [{"sku": "CAP-NAVY", "quantity": 2}]},
+                            {"tracking_number": f"1Z{n}B", "lines": [{"sku": "SOCKS-3PK", "quantity": 1}]}])  # fmt: skip
+        connection = Connection(id="conn-ns", client_id="client-ns", system="netsuite",
+                                settings={"account_id": ACCOUNT, "subsidiary_id": "1"}, secrets=CREDS)  # fmt: skip
+        return PollWorld(connection, httpx.ASGITransport(app=app), "item_fulfillments", 6)
 
     def mapping_round_trips(self) -> list[tuple[object, object]]:
         order = sample_order()
