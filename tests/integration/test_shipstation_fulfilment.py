@@ -21,6 +21,7 @@ from tradewire.connectors.base.sandbox import LoopbackServer
 from tradewire.connectors.shipstation.mapping import order_to_createorder
 from tradewire.connectors.shipstation.sandbox import create_sandbox
 from tradewire.runtime.store.port import RunState
+from tradewire.runtime.store.port_facts import ExceptionFilter
 from tradewire.tenancy.context import client_scope
 from tradewire.tenancy.secrets import SecretBox
 
@@ -99,3 +100,41 @@ def test_ship_notify_twice_and_a_poll_confirm_each_label_once(
     world: World, walmart_server: LoopbackServer, shipstation_server: LoopbackServer
 ) -> None:
     asyncio.run(_ship_notify_twice_and_a_poll_confirm_each_label_once(world, walmart_server, shipstation_server))
+
+
+async def _shipped_twice_from_two_warehouses(
+    world: World, walmart_server: LoopbackServer, shipstation_server: LoopbackServer
+) -> None:
+    walmart_id = walmart_connection(world, walmart_server, invoicing="never")
+    shipstation_id = shipstation_connection(world, shipstation_server)
+    poll = Poll(world)
+    async with world.pipeline():
+        po, order_id, lines = await import_order(world, walmart_server, poll, walmart_id)
+        world.ns.ship(f"eid:{order_id}", [{"tracking_number": "1ZNETSUITE", "carrier": "UPS", "lines": []}])
+        await poll(world.netsuite_id, "item_fulfillments")
+        await world.wait_for(lambda: len(timeline(world, order_id, "order.fulfilled")) == 1, "the order fulfilled")
+        with client_scope(world.client_id):
+            stored = world.store.get_object("order", order_id)
+        assert stored is not None
+        warehouse = shipstation_server.app.state.shipstation
+        warehouse.upsert_order(order_to_createorder(Order.model_validate(stored.body)))
+        warehouse.ship_order(order_id, None, carrier_code="ups", notify=False)  # the 3PL ships it all again
+        await poll(shipstation_id, "shipments")
+        runs = await world.settle(4)
+
+    (dead,) = [r for r in runs if r.state is RunState.DEAD]
+    assert dead.flow == "shipment_to_channel"
+    assert "has only 0 open" in (dead.last_error or "")
+    with client_scope(world.client_id):
+        (problem,) = world.store.list_exceptions(ExceptionFilter(kind="over_shipment"))
+    assert problem.canonical_id == order_id
+    for line in lines:  # Walmart saw the NetSuite package only
+        assert line_statuses(walmart_server, po)[line["lineNumber"]] == [
+            ("Shipped", line["orderLineQuantity"]["amount"], "1ZNETSUITE")
+        ]
+
+
+def test_an_order_shipped_again_by_another_warehouse_is_an_over_shipment_not_a_second_confirmation(
+    world: World, walmart_server: LoopbackServer, shipstation_server: LoopbackServer
+) -> None:
+    asyncio.run(_shipped_twice_from_two_warehouses(world, walmart_server, shipstation_server))
