@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tradewire.connectors import get_spec
+from tradewire.connectors.amazon.sandbox import create_sandbox as create_amazon_sandbox
 from tradewire.connectors.base.sandbox import LoopbackServer
 from tradewire.connectors.walmart.sandbox import create_sandbox
 from tradewire.runtime.dbthread import DbExecutor
@@ -93,3 +95,52 @@ async def import_order(world: World, server: LoopbackServer, poll: Poll, walmart
 def package(tracking: str, line: dict[str, Any]) -> dict[str, Any]:
     return {"tracking_number": tracking, "carrier": "UPS", "lines": [
         {"sku": line["item"]["sku"], "quantity": int(line["orderLineQuantity"]["amount"])}]}  # fmt: skip
+
+
+AMAZON = {
+    "client_id": "amzn1.application-oa2-client." + secrets.token_hex(16),
+    "client_secret": secrets.token_hex(32),
+    "refresh_token": "Atzr|" + secrets.token_urlsafe(48),
+}
+
+
+SHIFT = [0.0]
+"""Seconds added to the sandbox's clock (orders made in the past are visible to getOrders at once)."""
+
+
+def serve_amazon() -> Iterator[LoopbackServer]:
+    """An Amazon sandbox on loopback for the length of a test (use it in a fixture with ``yield from``)."""
+    app = create_amazon_sandbox(**AMAZON, catalog=CATALOG, seed=3, clock=lambda: time.time() + SHIFT[0])
+    server = LoopbackServer(app).start()
+    yield server
+    server.stop()
+
+
+def amazon_connection(world: World, server: LoopbackServer, *, erp_id: str | None = None) -> str:
+    """An Amazon connection routed to ``erp_id`` (default the world's NetSuite), invoicing on fulfilment."""
+    box = SecretBox(world.settings.secret_key.get_secret_value())
+    world.store.set_connection_status(world.shopify_id, "paused", "this test sells on Amazon")
+    return world.store.create_connection(
+        world.client_id,
+        "amazon",
+        "Amazon (sandbox)",
+        {
+            "seller_id": "A3TH9S8BH6GOGM",
+            "marketplace_ids": ["ATVPDKIKX0DER"],
+            "base_url": server.url,
+            "token_url": f"{server.url}/auth/o2/token",
+            "routes": {"erp": erp_id or world.netsuite_id},
+            "invoicing": "on_fulfilment",
+        },
+        box.seal({**AMAZON, "relay_secret": secrets.token_urlsafe(16)}),
+    )
+
+
+def new_amazon_order(world: World, server: LoopbackServer) -> str:
+    """A two-line Amazon order old enough for getOrders to list it; its AmazonOrderId."""
+    SHIFT[0] = -600.0  # Amazon lists orders only once they are two minutes old
+    try:
+        (order_id,) = server.app.state.amazon.create_orders(1, lines=2)
+    finally:
+        SHIFT[0] = 0.0
+    return str(order_id)

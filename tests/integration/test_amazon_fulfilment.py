@@ -7,61 +7,24 @@ file and PostgreSQL), the polling service and the worker.
 from __future__ import annotations
 
 import asyncio
-import secrets
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
-from fulfilment_support import Poll, timeline
+from fulfilment_support import Poll, amazon_connection, new_amazon_order, serve_amazon, timeline
 
-from tradewire.connectors.amazon.sandbox import create_sandbox
 from tradewire.connectors.base.sandbox import LoopbackServer
 from tradewire.runtime.store.port import RunState
-from tradewire.services.demo_world import CATALOG
 from tradewire.tenancy.context import client_scope
-from tradewire.tenancy.secrets import SecretBox
 
 if TYPE_CHECKING:
     from tests.integration.conftest import World
 
-AMAZON = {
-    "client_id": "amzn1.application-oa2-client." + secrets.token_hex(16),
-    "client_secret": secrets.token_hex(32),
-    "refresh_token": "Atzr|" + secrets.token_urlsafe(48),
-}
-
-
-SHIFT = [0.0]
-"""Seconds added to the sandbox's clock (orders made in the past are visible to getOrders at once)."""
-
 
 @pytest.fixture
 def amazon_server() -> Iterator[LoopbackServer]:
-    app = create_sandbox(**AMAZON, catalog=CATALOG, seed=3, clock=lambda: time.time() + SHIFT[0])
-    server = LoopbackServer(app).start()
-    yield server
-    server.stop()
-
-
-def amazon_connection(world: World, server: LoopbackServer) -> str:
-    box = SecretBox(world.settings.secret_key.get_secret_value())
-    world.store.set_connection_status(world.shopify_id, "paused", "this test sells on Amazon")
-    return world.store.create_connection(
-        world.client_id,
-        "amazon",
-        "Amazon (sandbox)",
-        {
-            "seller_id": "A3TH9S8BH6GOGM",
-            "marketplace_ids": ["ATVPDKIKX0DER"],
-            "base_url": server.url,
-            "token_url": f"{server.url}/auth/o2/token",
-            "routes": {"erp": world.netsuite_id},
-            "invoicing": "on_fulfilment",
-        },
-        box.seal({**AMAZON, "relay_secret": secrets.token_urlsafe(16)}),
-    )
+    yield from serve_amazon()
 
 
 async def _two_packages_are_two_confirmations(world: World, amazon_server: LoopbackServer) -> None:
@@ -69,9 +32,7 @@ async def _two_packages_are_two_confirmations(world: World, amazon_server: Loopb
     seller = amazon_server.app.state.amazon
     poll = Poll(world)
     async with world.pipeline():
-        SHIFT[0] = -600.0  # Amazon lists orders only once they are two minutes old
-        (order_id,) = seller.create_orders(1, lines=2)
-        SHIFT[0] = 0.0
+        order_id = new_amazon_order(world, amazon_server)
         await poll(amazon_id, "orders")
         await world.wait_for(lambda: any(so.other_ref_num == order_id for so in world.ns.sales_orders()),
                              "the sales order in NetSuite")  # fmt: skip
