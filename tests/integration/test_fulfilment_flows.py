@@ -112,31 +112,49 @@ async def _walmart_faults_retry_without_confirming_a_package_twice(
 async def _a_fulfilment_of_an_unknown_order_opens_an_exception_and_dies_replayable(
     world: World, walmart_server: LoopbackServer
 ) -> None:
-    walmart_id = walmart_connection(world, walmart_server)
+    walmart_id = walmart_connection(world, walmart_server, invoicing="never")
     poll = Poll(world)
+    engine = world.store.engine  # type: ignore[attr-defined]
     async with world.pipeline():
         po, order_id, lines = await import_order(world, walmart_server, poll, walmart_id)
-        # The order's snapshot is lost (e.g. it was entered in NetSuite by hand): nothing names it.
-        with client_scope(world.client_id):
-            binding = world.store.find_bindings(world.netsuite_id, "order", [order_id])
-        world.ns.ship(f"eid:{order_id}", [package("1ZX", lines[0])])
-        engine = world.store.engine  # type: ignore[attr-defined]
+        # Tradewire loses track of the order (as if it were entered in NetSuite by hand): nothing names it.
+        with engine.connect() as conn:
+            kept_objects = [
+                r._asdict() for r in conn.execute(objects.select().where(objects.c.client_id == world.client_id))
+            ]
+            kept_bindings = [
+                r._asdict() for r in conn.execute(bindings.select().where(bindings.c.client_id == world.client_id))
+            ]
         with engine.begin() as conn:
             conn.execute(delete(objects).where(objects.c.client_id == world.client_id))
             conn.execute(delete(bindings).where(bindings.c.client_id == world.client_id))
+        world.ns.ship(f"eid:{order_id}", [package("1ZX", lines[0])])
         await poll(world.netsuite_id, "item_fulfillments")
         runs = await world.settle(3)
 
-    (dead,) = [r for r in runs if r.flow == "shipment_to_channel"]
-    assert dead.state is RunState.DEAD
-    assert "which Tradewire does not know" in (dead.last_error or "")
+        (dead,) = [r for r in runs if r.flow == "shipment_to_channel"]
+        assert dead.state is RunState.DEAD
+        assert "which Tradewire does not know" in (dead.last_error or "")
+        with client_scope(world.client_id):
+            (exception,) = world.store.list_exceptions(ExceptionFilter(kind="unknown_order"))
+        assert exception.run_id == dead.id
+        assert exception.detail["order_number"] == "SO1"
+        shipped = [s for states in line_statuses(walmart_server, po).values() for s in states if s[0] == "Shipped"]
+        assert shipped == [], "nothing is confirmed for an order Tradewire cannot find"
+
+        # The operator brings the order back, then replays the dead run: confirmed, exception healed.
+        with engine.begin() as conn:
+            conn.execute(objects.insert(), kept_objects)
+            conn.execute(bindings.insert(), kept_bindings)
+        with client_scope(world.client_id):
+            world.store.replay([dead.id], None, datetime.now(UTC))
+        await world.wait_for(lambda: world.run(dead.id).state is RunState.SUCCEEDED, "the replayed run")
+
+    assert line_statuses(walmart_server, po)[lines[0]["lineNumber"]] == [
+        ("Shipped", lines[0]["orderLineQuantity"]["amount"], "1ZX")
+    ]
     with client_scope(world.client_id):
-        (exception,) = world.store.list_exceptions(ExceptionFilter(kind="unknown_order"))
-    assert exception.run_id == dead.id
-    assert exception.detail["order_external_id"] == binding[order_id]
-    assert world.ns.fulfilments.records["itemFulfillment"], "the fulfilment exists in NetSuite"
-    shipped = [s for states in line_statuses(walmart_server, po).values() for s in states if s[0] == "Shipped"]
-    assert shipped == [], "nothing is confirmed for an order Tradewire cannot find"
+        assert world.store.list_exceptions(ExceptionFilter(kind="unknown_order")) == [], "healed by the replay"
 
 
 def test_a_walmart_order_ships_in_two_packages_is_confirmed_once_each_then_invoiced(

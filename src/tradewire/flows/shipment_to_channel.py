@@ -100,6 +100,9 @@ async def apply_shipment(ctx: StepContext, shipment: Shipment, tallies: dict[str
     ctx.bind(channel_id, "shipment", fulfilment, shipment.id)
     ctx.bind(shipment.source.connection_id, "shipment", shipment.source.external_id, shipment.id)
     record_confirmation(ctx, order, matched, fulfilment)
+    # A shipment that once failed (unknown order, mismatch) and is now confirmed heals its exceptions.
+    healed = [f"shipment_unknown_order:{shipment.id}", f"shipment_mismatch:{shipment.id}"]
+    await ctx.env.db.call(ctx.env.store.resolve_exceptions_by_key, healed, NAME, "confirmed on a later run", ctx.now())
     before = tallies[order.id]
     tallies[order.id] = shipped_after(before, lines)
     if fully_shipped(order, tallies[order.id]) and not fully_shipped(order, before):
