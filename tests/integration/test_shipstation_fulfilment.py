@@ -138,3 +138,47 @@ def test_an_order_shipped_again_by_another_warehouse_is_an_over_shipment_not_a_s
     world: World, walmart_server: LoopbackServer, shipstation_server: LoopbackServer
 ) -> None:
     asyncio.run(_shipped_twice_from_two_warehouses(world, walmart_server, shipstation_server))
+
+
+async def _a_batch_cut_short_by_faults(
+    world: World, walmart_server: LoopbackServer, shipstation_server: LoopbackServer
+) -> None:
+    walmart_id = walmart_connection(world, walmart_server, invoicing="never")
+    shipstation_id = shipstation_connection(world, shipstation_server)
+    poll = Poll(world)
+    async with world.pipeline() as (ingest, _):
+        po, order_id, lines = await import_order(world, walmart_server, poll, walmart_id)
+        with client_scope(world.client_id):
+            stored = world.store.get_object("order", order_id)
+        assert stored is not None
+        order = Order.model_validate(stored.body)
+        warehouse = shipstation_server.app.state.shipstation
+        warehouse.upsert_order(order_to_createorder(order))
+        labels = warehouse.ship_order(
+            order.id, [[(line.sku, line.quantity)] for line in order.lines], carrier_code="ups", notify=False
+        )
+        walmart_server.app.state.walmart.set_knobs(fail_rate=0.5, retry_after_seconds=0.05)
+        url = f"{shipstation_server.url}/shipments?batchId={labels[0]['batchNumber']}&includeShipmentItems=True"
+        body = json.dumps({"resource_url": url, "resource_type": "SHIP_NOTIFY"}).encode()
+        await ingest.receive(
+            "shipstation", shipstation_id, body, {"Content-Type": "application/json"}, {"token": TOKEN}
+        )
+        await world.wait_for(lambda: len(timeline(world, order_id, "order.fulfilled")) == 1, "the order fulfilled")
+        runs = await world.settle(3)
+
+    (batch,) = [r for r in runs if r.flow == "shipment_to_channel"]
+    assert batch.state is RunState.SUCCEEDED, batch.last_error
+    assert batch.failures > 0, "the faults never cut the batch short"
+    confirmed = timeline(world, order_id, "shipment.confirmed")
+    assert sorted(e.detail["tracking_number"] for e in confirmed) == sorted(s["trackingNumber"] for s in labels)
+    assert len(timeline(world, order_id, "order.fulfilled")) == 1
+    for line, label in zip(lines, labels, strict=True):
+        assert line_statuses(walmart_server, po)[line["lineNumber"]] == [
+            ("Shipped", line["orderLineQuantity"]["amount"], label["trackingNumber"])
+        ]
+
+
+def test_a_batch_cut_short_by_walmart_faults_confirms_each_label_once_and_keeps_the_timeline_whole(
+    world: World, walmart_server: LoopbackServer, shipstation_server: LoopbackServer
+) -> None:
+    asyncio.run(_a_batch_cut_short_by_faults(world, walmart_server, shipstation_server))

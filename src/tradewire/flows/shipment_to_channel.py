@@ -32,6 +32,7 @@ from tradewire.runtime.store.port_fulfilment import FollowUpRun
 NAME = "shipment_to_channel"
 VERSION = 1
 INVOICE_ON_FULFILMENT = "on_fulfilment"
+FULFILLED = "order.fulfilled"
 
 
 async def load_shipments(ctx: StepContext) -> dict[str, Any]:
@@ -81,7 +82,7 @@ async def apply_shipment(ctx: StepContext, shipment: Shipment, tallies: dict[str
     if shipment.status is ShipmentStatus.VOIDED:
         return record_void(ctx, order, shipment, confirmed)
     if confirmed is not None:
-        await recover_events(ctx, order, shipment, confirmed)
+        await recover_events(ctx, order, shipment, confirmed, tallies[order.id])
         return {"shipment_id": shipment.id, "order_id": order.id, "status": "duplicate", "fulfilment": confirmed}
     ctx.event("order", order.id, "shipment.received", system=shipment.source.system,
               connection_id=shipment.source.connection_id, external_id=shipment.source.external_id,
@@ -153,16 +154,19 @@ def confirmed_event(ctx: StepContext, order: Order, shipment: Shipment, fulfilme
     )  # fmt: skip
 
 
-async def recover_events(ctx: StepContext, order: Order, shipment: Shipment, fulfilment: str) -> None:
-    """A shipment confirmed by an attempt that then failed: write the event that attempt could not."""
-    _, shipments = shipped_so_far(await ctx.timeline("order", order.id))
-    if shipment.id in shipments:
-        return
-    stored = await ctx.env.db.call(ctx.env.store.get_object, "shipment", shipment.id)
-    if stored is None:
-        return
-    lines = [ShipmentLine.model_validate(line) for line in stored.body.get("lines") or []]
-    confirmed_event(ctx, order, shipment.model_copy(update={"lines": lines}), fulfilment)
+async def recover_events(
+    ctx: StepContext, order: Order, shipment: Shipment, fulfilment: str, shipped: dict[str, int]
+) -> None:
+    """A shipment confirmed by an attempt that then failed: write the events that attempt could not."""
+    events = await ctx.timeline("order", order.id)
+    _, shipments = shipped_so_far(events)
+    if shipment.id not in shipments:
+        stored = await ctx.env.db.call(ctx.env.store.get_object, "shipment", shipment.id)
+        if stored is not None:
+            lines = [ShipmentLine.model_validate(line) for line in stored.body.get("lines") or []]
+            confirmed_event(ctx, order, shipment.model_copy(update={"lines": lines}), fulfilment)
+    if fully_shipped(order, shipped) and not any(e.event == FULFILLED for e in events):
+        await order_fulfilled(ctx, order)
 
 
 def record_void(ctx: StepContext, order: Order, shipment: Shipment, confirmed: str | None) -> dict[str, Any]:
@@ -181,8 +185,12 @@ def record_void(ctx: StepContext, order: Order, shipment: Shipment, confirmed: s
 
 
 async def order_fulfilled(ctx: StepContext, order: Order) -> None:
-    """``order.fulfilled`` on the timeline; queue ``invoice_in_erp`` when the channel connection wants it."""
-    ctx.event("order", order.id, "order.fulfilled", system=order.source.system,
+    """``order.fulfilled`` on the timeline (once per run); queue ``invoice_in_erp`` when the channel wants it."""
+    done: set[str] = ctx.memo.setdefault(FULFILLED, set())
+    if order.id in done:
+        return
+    done.add(order.id)
+    ctx.event("order", order.id, FULFILLED, system=order.source.system,
               connection_id=order.source.connection_id, number=order.number)  # fmt: skip
     channel = await ctx.connection(order.source.connection_id)
     if channel.connection.settings.get("invoicing", "never") != INVOICE_ON_FULFILMENT:
