@@ -46,9 +46,11 @@ class EntityStream:
     entity_set: str
     expand: str | None
     object_type: str
+    order_field: str | None = None
+    """A field naming the record's sales order: its records share one ordering key per order."""
 
 
-SHIPMENTS = EntityStream("shipments", "salesShipments", "salesShipmentLines", "shipment")
+SHIPMENTS = EntityStream("shipments", "salesShipments", "salesShipmentLines", "shipment", order_field="orderNumber")
 SALES_ORDERS = EntityStream("sales_orders", "salesOrders", "salesOrderLines", "sales_order")
 
 
@@ -102,17 +104,21 @@ class EntityPoller:
                     ) from exc
                 stamp = cursor_text(moment)
                 newest = stamp if newest is None or stamp > newest else newest
-                records.append(PolledRecord(self._event(str(record_id), moment, stamp), json.dumps(row).encode()))
+                order = row.get(self.stream.order_field) if self.stream.order_field else None
+                event = self._event(str(record_id), moment, stamp, str(order) if order else None)
+                records.append(PolledRecord(event, json.dumps(row).encode()))
             yield PolledPage(records, newest)
 
-    def _event(self, record_id: str, moment: datetime, stamp: str) -> InboundEvent:
+    def _event(self, record_id: str, moment: datetime, stamp: str, order: str | None = None) -> InboundEvent:
         kind = self.stream.object_type
+        # Shipments of one order apply in order (one key per order); other records by their own id.
+        key = f"{kind}:{self.connection_id}:order:{order}" if order else f"{kind}:{self.connection_id}:{record_id}"
         return InboundEvent(
             event_type=f"{kind}.updated",
             idempotency_key=f"bc:{self.stream.entity_set}:{record_id}:{stamp}",
             object_type=kind,
             external_id=record_id,
-            ordering_key=f"{kind}:{self.connection_id}:{record_id}",  # same key as the webhook events
+            ordering_key=key,  # records without an order: the same key as the webhook events
             ordering_seq=(moment - _EPOCH) // timedelta(microseconds=1),
             triggered_at=moment,
         )
