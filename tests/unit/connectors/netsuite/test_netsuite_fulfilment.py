@@ -141,3 +141,32 @@ def test_a_fulfilment_without_its_sales_order_does_not_map() -> None:
                "item": {"items": [{"item": {"refName": "CAP-NAVY"}, "quantity": 1}]}}  # fmt: skip
     with pytest.raises(MappingError, match="no createdFrom sales order"):
         item_fulfillment_to_canonical(payload, client_id="c1", connection_id="ns")
+
+
+def test_the_admin_ship_endpoint_ships_partial_lines_in_packages_and_explains_refusals(make_app: MakeApp) -> None:
+    app = make_app()
+    so = export(app)
+
+    async def ship(body: dict[str, Any]) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ns") as http:
+            return await http.post("/_sandbox/ship", json=body)
+
+    partial = {
+        "sales_order": so,
+        "packages": [{"tracking_number": "1ZP", "lines": [{"sku": "CAP-NAVY", "quantity": 1}]}],
+    }
+    answer = asyncio.run(ship(partial))
+    assert answer.status_code == 200
+    (fulfilment,) = answer.json()["item_fulfillments"]
+    record = app.state.netsuite.fulfilments.get("itemFulfillment", fulfilment)
+    assert [(x["item"]["refName"], x["quantity"]) for x in record["item"]["items"]] == [("CAP-NAVY", 1)]
+    assert record["package"]["items"] == [{"packageTrackingNumber": "1ZP"}]
+    assert app.state.netsuite.record("salesOrder", so)["orderStatus"]["id"] == "D", "partially fulfilled"
+    too_many = {
+        "sales_order": so,
+        "packages": [{"tracking_number": "1ZQ", "lines": [{"sku": "CAP-NAVY", "quantity": 5}]}],
+    }
+    refused = asyncio.run(ship(too_many))
+    assert refused.status_code == 400
+    assert "remaining quantity (1)" in refused.json()["error"]
+    assert asyncio.run(ship({"packages": []})).status_code == 400
