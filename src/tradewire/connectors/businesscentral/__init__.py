@@ -77,7 +77,16 @@ SPEC = ConnectorSpec(
     sources={"shipment": RecordSource(shipment_to_canonical, description="a polled salesShipment with its lines")},
     # Subscriptions live 3 days and are renewed a day ahead: checking every 6 hours leaves 3 tries.
     jobs=(ConnectionJob("subscriptions", every_seconds=6 * 3600.0, run=keep_subscriptions),),
-    capabilities=("order_sink", "customer_sink", "item_lookup", "webhooks", "polling", "batch", "sandbox"),
+    capabilities=(
+        "order_sink",
+        "customer_sink",
+        "item_lookup",
+        "webhooks",
+        "polling",
+        "batch",
+        "invoice_sink",
+        "sandbox",
+    ),
 )
 
 __all__ = ["SPEC"]

@@ -53,7 +53,15 @@ SPEC = ConnectorSpec(
     pollers=(FULFILMENT_STREAM,),
     sources={"shipment": RecordSource(item_fulfillment_to_canonical, description="a polled itemFulfillment")},
     invoice_sink=make_invoice_sink,
-    capabilities=("order_sink", "customer_sink", "item_lookup", "suiteql", "sandbox"),
+    capabilities=(
+        "order_sink",
+        "customer_sink",
+        "item_lookup",
+        "suiteql",
+        "item_fulfillments.poll",
+        "invoice_sink",
+        "sandbox",
+    ),
 )
 
 __all__ = ["SPEC"]
