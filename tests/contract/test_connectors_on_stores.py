@@ -10,6 +10,7 @@ poll over the same records stores nothing new.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import uuid
 from typing import Any
@@ -18,8 +19,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tradewire.connectors import KNOWN_SYSTEMS
-from tradewire.connectors.base.contract import ConnectorContract
-from tradewire.connectors.base.spec import Connection
+from tradewire.connectors.base.contract import ConnectorContract, PollWorld
+from tradewire.connectors.base.spec import Connection, PollStream
 from tradewire.errors import NotFound
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.store.factory import open_store
@@ -111,9 +112,22 @@ def test_a_delivery_is_stored_once_and_its_redelivery_is_a_duplicate(system: str
 @pytest.mark.parametrize("system", sorted(CONTRACTS))
 def test_a_poll_stores_each_record_once_and_keeps_its_cursor(system: str, db_url: str) -> None:
     suite = contract(system)
-    world = suite.poll_world()
-    if world is None:
+    worlds = suite.poll_worlds()
+    if not worlds:
         pytest.skip(f"{system} polls nothing")
+    for world in worlds:
+        check_poll(system, only_stream(suite.spec.pollers, world), db_url)
+
+
+def only_stream(pollers: tuple[PollStream, ...], world: PollWorld) -> PollWorld:
+    """The world with every other stream of the connector switched off (``poll.<stream>.enabled``)."""
+    poll = {stream.name: {"enabled": stream.name == world.stream} for stream in pollers}
+    settings = {**world.connection.settings, "poll": poll}
+    return dataclasses.replace(world, connection=dataclasses.replace(world.connection, settings=settings))
+
+
+def check_poll(system: str, world: PollWorld, db_url: str) -> None:
+    """Poll ``world`` twice through the polling service: each record stored once, the cursor kept."""
     store = open_store(db_url)
     client = tenant(store, world.connection)
     service = PollingService(

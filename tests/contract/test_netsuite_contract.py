@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -56,7 +57,7 @@ def sample_order() -> Order:
 class TestNetSuiteContract(ConnectorContract):
     spec = SPEC
 
-    def poll_world(self) -> PollWorld | None:
+    def inventory_poll_world(self) -> PollWorld:
         app = sandbox()
         state = app.state.netsuite
         for sku, where, count in [("CAP-NAVY", None, 10), ("CAP-NAVY", "East Coast DC", 4), ("SOCKS-3PK", None, 7)]:
@@ -93,6 +94,28 @@ class TestNetSuiteContract(ConnectorContract):
             return [row["lastmodifieddate"] async for row in client.suiteql(query, limit=2)]
         finally:
             await client.aclose()
+
+    def poll_worlds(self) -> list[PollWorld]:
+        return [self.inventory_poll_world(), self.fulfilment_poll_world()]
+
+    def fulfilment_poll_world(self) -> PollWorld:
+        app = sandbox()
+        state = app.state.netsuite
+        customer = state.store.create("customer", {**PERSON}, now=time.time())
+        items = state.item_ids()
+        for n in range(3):
+            lines = [
+                {"item": {"id": items["CAP-NAVY"]}, "quantity": 2},
+                {"item": {"id": items["SOCKS-3PK"]}, "quantity": 1},
+            ]
+            so = state.store.create(
+                "salesOrder", {"entity": {"id": customer}, "item": {"items": lines}}, now=time.time()
+            )
+            state.ship(so, [{"tracking_number": f"1Z{n}A", "lines": [{"sku": "CAP-NAVY", "quantity": 2}]},
+                            {"tracking_number": f"1Z{n}B", "lines": [{"sku": "SOCKS-3PK", "quantity": 1}]}])  # fmt: skip
+        connection = Connection(id="conn-ns", client_id="client-ns", system="netsuite",
+                                settings={"account_id": ACCOUNT, "subsidiary_id": "1"}, secrets=CREDS)  # fmt: skip
+        return PollWorld(connection, httpx.ASGITransport(app=app), "item_fulfillments", 6)
 
     def mapping_round_trips(self) -> list[tuple[object, object]]:
         order = sample_order()

@@ -44,6 +44,10 @@ def polled_connection(world: World, server: LoopbackServer, *, token: str = TOKE
     """A Shopify connection whose shop is ``server`` (the world's own webhook-only one is paused)."""
     box = SecretBox(world.settings.secret_key.get_secret_value())
     world.store.set_connection_status(world.shopify_id, "paused", "this test polls another connection")
+    # Only the shop is polled here: the NetSuite connection's item fulfilments stream is turned off.
+    ns = world.store.get_connection(world.netsuite_id)
+    settings = {**ns.settings, "poll": {"item_fulfillments": {"enabled": False}}}
+    world.store.put_connection(ns.id, ns.client_id, ns.system, ns.name, settings, ns.secrets)
     return world.store.create_connection(
         world.client_id,
         "shopify",

@@ -171,7 +171,7 @@ class FlowEngine:
             return Outcome(RunState.WAITING, None, f"waiting for {child.flow} run {result.run_id}", new_steps)
         if result.state is RunState.DEAD:
             reason = f"{child.flow} run {result.run_id} is dead ({result.last_error}); fix and replay it, then this run"
-            return self._dead(fence, new_steps, reason, "DependencyFailed")
+            return self._dead(fence, new_steps, reason, "DependencyFailed", learnt=finished)
         if result.state is RunState.SUCCEEDED:
             return None
         # Not terminal and not waiting: our lease was lost while we asked.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradewire.canonical import InventoryLevel, Shipment
+from tradewire.connectors.amazon.fulfilment import make_shipment_sink
 from tradewire.connectors.amazon.mapping import AmazonOrderSource
 from tradewire.connectors.amazon.mapping_outbound import inventory_to_listings_patch, shipment_to_confirm_shipment
 from tradewire.connectors.amazon.operations import RATE_LIMITS
@@ -63,6 +64,7 @@ SPEC = ConnectorSpec(
         ),
         "inventory": Writes(preview_listings_patch, "patchListingsItem body (fulfillment_availability quantity)"),
     },
+    shipment_sink=make_shipment_sink,
     pollers=(ORDERS_STREAM,),
     capabilities=(
         "webhooks.orders",

@@ -96,6 +96,14 @@ class ConnectorContract:
         """
         return None
 
+    def poll_worlds(self) -> list[PollWorld]:
+        """One poll world per stream to check (default: :meth:`poll_world`, if any).
+
+        Each is polled with the connector's other streams switched off, so it counts only its own.
+        """
+        world = self.poll_world()
+        return [world] if world is not None else []
+
     # --- helpers ------------------------------------------------------------------------------
 
     @staticmethod

@@ -19,6 +19,7 @@ from tradewire.canonical import Customer, Order
 from tradewire.connectors.base.budget import RateLimit
 from tradewire.connectors.base.spec import ConnectionJob, ConnectorSpec, Reads, RecordSource, Writes
 from tradewire.connectors.businesscentral.inventory_mapping import item_inventory_to_canonical
+from tradewire.connectors.businesscentral.invoicing import make_invoice_sink
 from tradewire.connectors.businesscentral.mapping import (
     customer_to_bc,
     customer_to_canonical,
@@ -76,11 +77,13 @@ SPEC = ConnectorSpec(
         "order": Writes(preview_sales_order, "salesOrders deep insert (POST …/salesOrders with salesOrderLines)"),
         "customer": Writes(preview_customer, "customers POST body"),
     },
+    invoice_sink=make_invoice_sink,
     pollers=POLL_STREAMS,
     sources={
         "inventory": RecordSource(
             item_inventory_to_canonical, description="on hand per item (polled items, read-only inventory field)"
-        )
+        ),
+        "shipment": RecordSource(shipment_to_canonical, description="a polled salesShipment with its lines"),
     },
     # Subscriptions live 3 days and are renewed a day ahead: checking every 6 hours leaves 3 tries.
     jobs=(ConnectionJob("subscriptions", every_seconds=6 * 3600.0, run=keep_subscriptions),),
@@ -92,6 +95,7 @@ SPEC = ConnectorSpec(
         "webhooks",
         "polling",
         "batch",
+        "invoice_sink",
         "sandbox",
         "inventory.poll",
     ),

@@ -43,8 +43,10 @@ class EntityStream:
     """What one stream reads: the entity set, what to expand, and the canonical object it is.
 
     ``condition`` narrows the ``$filter`` (``type eq 'Inventory'``); ``ordering_field`` names the
-    record field its events are ordered by (default the record id); ``snapshot_first`` makes the
-    first poll read every record instead of looking back ``poll_lookback_hours``.
+    record field its events are ordered by (default the record id), ``ordering_label`` the word
+    put before that value in the key (shipments: ``order``, so one order's shipments apply in
+    order); ``snapshot_first`` makes the first poll read every record instead of looking back
+    ``poll_lookback_hours``.
     """
 
     name: str
@@ -53,10 +55,18 @@ class EntityStream:
     object_type: str
     condition: str | None = None
     ordering_field: str = "id"
+    ordering_label: str | None = None
     snapshot_first: bool = False
 
 
-SHIPMENTS = EntityStream("shipments", "salesShipments", "salesShipmentLines", "shipment")
+SHIPMENTS = EntityStream(
+    "shipments",
+    "salesShipments",
+    "salesShipmentLines",
+    "shipment",
+    ordering_field="orderNumber",
+    ordering_label="order",
+)
 SALES_ORDERS = EntityStream("sales_orders", "salesOrders", "salesOrderLines", "sales_order")
 # Read-only on-hand of inventory items (FACTS §5.3), ordered per SKU like every inventory source.
 INVENTORY = EntityStream(
@@ -120,7 +130,10 @@ class EntityPoller:
                     ) from exc
                 stamp = cursor_text(moment)
                 newest = stamp if newest is None or stamp > newest else newest
-                ordering = str(row.get(self.stream.ordering_field) or record_id)
+                value = row.get(self.stream.ordering_field)
+                label = self.stream.ordering_label
+                # Records without the field fall back to their own id: the same key as the webhook events.
+                ordering = f"{label}:{value}" if value and label else str(value or record_id)
                 event = self._event(str(record_id), moment, stamp, ordering)
                 records.append(PolledRecord(event, json.dumps(row).encode()))
             yield PolledPage(records, newest)

@@ -14,6 +14,8 @@ from typing import Any
 from tradewire.canonical import Order
 from tradewire.connectors.base.budget import RateLimit
 from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, RecordSource, Writes
+from tradewire.connectors.netsuite.fulfilment import FULFILMENT_STREAM, make_invoice_sink
+from tradewire.connectors.netsuite.fulfilment_mapping import item_fulfillment_to_canonical
 from tradewire.connectors.netsuite.inventory_mapping import inventory_row_to_canonical
 from tradewire.connectors.netsuite.inventory_poller import open_inventory_poller
 from tradewire.connectors.netsuite.mapping import order_to_sales_order, sales_order_to_canonical
@@ -49,22 +51,29 @@ SPEC = ConnectorSpec(
     reads={
         "sales_order": Reads("order", sales_order_to_canonical, "a salesOrder read with expandSubResources=true"),
         "item_location": Reads("inventory", inventory_row_to_canonical, "an aggregateItemLocation row as polled"),
+        "item_fulfillment": Reads(
+            "shipment", item_fulfillment_to_canonical, "an itemFulfillment read with expandSubResources=true"
+        ),
     },
     writes={"order": Writes(preview_sales_order, "salesOrder upsert body (PUT /salesOrder/eid:…)")},
-    pollers=(PollStream("inventory", every_seconds=300.0, open=open_inventory_poller),),
+    pollers=(PollStream("inventory", every_seconds=300.0, open=open_inventory_poller), FULFILMENT_STREAM),
     sources={
         "inventory": RecordSource(
             inventory_row_to_canonical, description="on hand per item and location (polled aggregateItemLocation rows)"
-        )
+        ),
+        "shipment": RecordSource(item_fulfillment_to_canonical, description="a polled itemFulfillment"),
     },
+    invoice_sink=make_invoice_sink,
     capabilities=(
         "order_sink",
         "customer_sink",
         "credit_memo_sink",
+        "invoice_sink",
         "item_lookup",
         "suiteql",
-        "sandbox",
+        "item_fulfillments.poll",
         "inventory.poll",
+        "sandbox",
     ),
 )
 

@@ -331,6 +331,23 @@ class NetSuiteClient:
         ref = record_ref(id_or_eid)
         await self._send("PATCH", f"{RECORD_PATH}/salesOrder/{ref}", what=f"salesOrder {ref}", json_body=dict(body))
 
+    async def transform(self, record_type: str, id_or_eid: str, target: str, body: Mapping[str, Any]) -> str:
+        """``POST /{record_type}/{id}/!transform/{target}`` (204 + Location); the new record's internal id.
+
+        Raises:
+            PermanentError: bad record type or reference.
+            NetSuiteRejected: NetSuite refused (e.g. a duplicate externalId, nothing to bill).
+            NetSuiteAuthError, NetSuiteRateLimited, NetSuiteUnavailable: as :meth:`upsert_customer`.
+        """
+        ref = record_ref(id_or_eid)
+        what = f"{record_type} {ref} → {target}"
+        path = f"{RECORD_PATH}/{_record_type(record_type)}/{ref}/!transform/{_record_type(target)}"
+        response = await self._send("POST", path, what=what, json_body=dict(body))
+        internal_id = id_from_location(response.headers.get("Location"))
+        if internal_id is None:
+            raise NetSuiteUnavailable(f"NetSuite answered {what} without the new record's Location", system=SYSTEM)
+        return internal_id
+
     async def get_record(self, record_type: str, id_or_eid: str, *, expand: bool = False) -> dict[str, Any]:
         """Read one record as NetSuite returns it (``expand`` inlines sublists and sub-records).
 

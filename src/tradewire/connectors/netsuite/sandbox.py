@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from tradewire.connectors.base.oauth1 import OAuth1Rejected, OAuth1Verifier
 from tradewire.connectors.base.sandbox import FaultDice, FaultKnobs
+from tradewire.connectors.netsuite.sandbox_fulfilment import TRANSACTION_TYPES, FulfilmentBook
 from tradewire.connectors.netsuite.sandbox_returns import ReturnsBook, returns_routes
 from tradewire.connectors.netsuite.sandbox_store import SalesOrderRow, SandboxError, SandboxStore
 from tradewire.connectors.netsuite.sandbox_suiteql import SuiteQLError
@@ -90,6 +91,7 @@ class NetSuiteSandbox:
         self.account_id = account_id
         self.verifier = verifier
         self.store = SandboxStore()
+        self.fulfilments = FulfilmentBook(self.store)
         self.concurrency_limit = concurrency_limit
         self.timeout_applied_fraction = timeout_applied_fraction
         self._seed = seed
@@ -113,6 +115,7 @@ class NetSuiteSandbox:
         """Forget every record, nonce and counter; re-seed the items given at creation."""
         with self._lock:
             self.store.reset()
+            self.fulfilments.reset()
             self.verifier.nonces.clear()
             self.stats = dict.fromkeys(
                 ("requests", "served", "throttled", "concurrency_rejections", "faults", "timeouts",
@@ -142,6 +145,10 @@ class NetSuiteSandbox:
         if item_id is None:
             raise KeyError(f"item {sku!r}")
         return self.store.inventory.adjust(int(item_id), location=location, delta=delta, on_hand=on_hand)
+
+    def ship(self, sales_order: str, packages: list[dict[str, Any]]) -> list[str]:
+        """Ship a sales order (id or ``eid:…``): one item fulfilment per package; see ``FulfilmentBook.ship``."""
+        return self.fulfilments.ship(sales_order, packages, now=time.time())
 
     def sales_orders(self) -> list[SalesOrderRow]:
         """Every sales order with its creation time and otherRefNum, oldest first."""
@@ -399,6 +406,18 @@ def create_sandbox(
             return Response(status_code=204)
         raise SandboxError(405, "INVALID_REQUEST", f"{request.method} is not supported here.")
 
+    async def transform(request: Request) -> Response:
+        target = request.path_params["target"]
+        body = await _json_body(request) if await request.body() else {}
+        internal_id = state.fulfilments.transform(request.path_params["ref"], target, body, now=time.time())
+        return _created(request, target, internal_id)
+
+    async def transaction(request: Request) -> Response:
+        record_type = request.url.path.removeprefix(RECORD_ROOT + "/").split("/", 1)[0]
+        expand = request.query_params.get("expandSubResources", "").lower() == "true"
+        record = state.fulfilments.get(record_type, request.path_params["ref"])
+        return JSONResponse(_present(request, record_type, record, expand))
+
     async def suiteql(request: Request) -> Response:
         body = await _json_body(request)
         query = body.get("q")
@@ -454,6 +473,17 @@ def create_sandbox(
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(state.knobs.model_dump())
 
+    async def admin_ship(request: Request) -> Response:
+        try:
+            body = await _json_body(request)
+            ids = state.ship(str(body["sales_order"]), list(body["packages"]))
+        except (KeyError, TypeError) as exc:
+            return JSONResponse({"error": f'expected {{"sales_order", "packages": [{{tracking_number, lines}}]}}: {exc}'},
+                                status_code=400)  # fmt: skip
+        except SandboxError as exc:
+            return JSONResponse({"error": exc.detail}, status_code=exc.status)
+        return JSONResponse({"item_fulfillments": ids})
+
     async def admin_reset(request: Request) -> Response:
         state.reset()
         return JSONResponse({"ok": True})
@@ -463,6 +493,8 @@ def create_sandbox(
     routes = [
         *returns_routes(returns_book, guarded),
         Route(SUITEQL_PATH, guarded(suiteql), methods=["POST"]),
+        Route(RECORD_ROOT + "/salesOrder/{ref}/!transform/{target}", guarded(transform), methods=["POST"]),
+        *[Route(f"{RECORD_ROOT}/{t}/{{ref}}", guarded(transaction), methods=["GET"]) for t in TRANSACTION_TYPES],
         Route(RECORD_ROOT + "/{record_type}", guarded(collection), methods=["GET", "POST"]),
         Route(RECORD_ROOT + "/{record_type}/{ref}", guarded(instance), methods=methods),
         Route("/_sandbox/stats", admin_stats, methods=["GET"]),
@@ -472,6 +504,7 @@ def create_sandbox(
         Route("/_sandbox/duplicates", admin_duplicates, methods=["GET"]),
         Route("/_sandbox/knobs", admin_knobs, methods=["POST"]),
         Route("/_sandbox/reset", admin_reset, methods=["POST"]),
+        Route("/_sandbox/ship", admin_ship, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.netsuite = state

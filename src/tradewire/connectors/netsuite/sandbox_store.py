@@ -272,6 +272,22 @@ class SandboxStore:
         with self._lock:
             return sandbox_suiteql.run(self._db, query)
 
+    def add_transaction(self, tran_type: str, tran_id: str, external_id: str | None, entity: str, *, now: float) -> str:
+        """A new transaction id for a record kept elsewhere (item fulfilments, invoices), visible to SuiteQL."""
+        with self._lock:
+            internal_id = str(self._next_id["transaction"])
+            self._next_id["transaction"] += 1
+            self._db.execute(
+                'INSERT INTO "transaction" (id, type, tranid, externalid, entity, status, createddate, lastmodifieddate)'
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (int(internal_id), tran_type, tran_id, external_id, int(entity), "C", _iso(now), _iso(now)),
+            )
+            return internal_id
+
+    def set_order_status(self, ref: str, status: str, *, now: float) -> None:
+        """Move a sales order to ``status`` (fulfilment and billing do this in NetSuite)."""
+        self.patch("salesOrder", ref, {"orderStatus": {"id": status}}, replace=set(), now=now)
+
     # --- views for tests and the demo ----------------------------------------------------------------
 
     def sales_orders(self) -> list[SalesOrderRow]:

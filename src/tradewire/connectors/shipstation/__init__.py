@@ -16,6 +16,7 @@ from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, Wri
 from tradewire.connectors.shipstation.mapping import order_to_canonical, order_to_createorder, shipment_to_canonical
 from tradewire.connectors.shipstation.poller import STREAM, open_shipment_poller
 from tradewire.connectors.shipstation.settings import ShipStationSecrets, ShipStationSettings
+from tradewire.connectors.shipstation.sources import SHIPMENT_SOURCE
 from tradewire.connectors.shipstation.webhooks import ShipStationWebhooks
 
 
@@ -47,6 +48,7 @@ SPEC = ConnectorSpec(
         "order": Reads("order", order_to_canonical, "one GET /orders entry or createorder body"),
     },
     writes={"order": Writes(preview_createorder, "POST /orders/createorder body (upsert by orderKey)")},
+    sources={"shipment": SHIPMENT_SOURCE},
     pollers=(PollStream(name=STREAM, every_seconds=300.0, open=open_shipment_poller),),
     capabilities=(
         "orders.write",

@@ -6,6 +6,7 @@ from typing import Any
 
 from tradewire.connectors.base.budget import RateLimit
 from tradewire.connectors.base.spec import ConnectorSpec, PollStream, Reads, RecordSource, Writes
+from tradewire.connectors.walmart.fulfilment import make_shipment_sink
 from tradewire.connectors.walmart.mapping import (
     WalmartOrderSource,
     inventory_to_canonical,
@@ -60,6 +61,7 @@ SPEC = ConnectorSpec(
         ),
         "inventory": Writes(inventory_to_walmart, "PUT /v3/inventory?sku= body (one record of the inventory feed)"),
     },
+    shipment_sink=make_shipment_sink,
     pollers=(PollStream(name="orders", every_seconds=60.0, open=open_orders_poller),),
     sources={"refund": RecordSource(refund_from_order, description="refunds made outside Tradewire on a polled PO")},
     refund_sink=make_refund_sink,

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from tradewire.runtime.store import queries
 from tradewire.runtime.store.facts import FactRow, write_facts
 from tradewire.runtime.store.port import (
@@ -46,23 +48,6 @@ def _run_row(
     }
 
 
-def _step_rows(run_id: int, client_id: str, records: Sequence[StepRecord]) -> list[dict[str, Any]]:
-    return [
-        {
-            "run_id": run_id,
-            "client_id": client_id,
-            "name": s.name,
-            "attempt": s.attempt,
-            "output": s.output,
-            "error": s.error,
-            "started_at": s.started_at,
-            "ended_at": s.ended_at,
-            "calls": list(s.calls) or None,
-        }
-        for s in records
-    ]
-
-
 def _binding_rows(t: Transition, now: datetime) -> list[dict[str, Any]]:
     return [
         {
@@ -93,6 +78,23 @@ def _timeline_rows(t: Transition, now: datetime) -> list[dict[str, Any]]:
             "at": e.at or now,
         }
         for e in t.timeline
+    ]
+
+
+def _step_rows(run_id: int, client_id: str, records: Sequence[StepRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "run_id": run_id,
+            "client_id": client_id,
+            "name": s.name,
+            "attempt": s.attempt,
+            "output": s.output,
+            "error": s.error,
+            "started_at": s.started_at,
+            "ended_at": s.ended_at,
+            "calls": list(s.calls) or None,
+        }
+        for s in records
     ]
 
 
@@ -269,15 +271,20 @@ class WorkerMethods(SqlBase):
             waiting = conn.execute(fence).rowcount == 1
             if waiting and parent.steps:
                 self.upsert_steps(conn, _step_rows(parent.run_id, parent.client_id, parent.steps))
-            if waiting:  # what the finished steps recorded is committed with their checkpoints
-                self.insert_ignore(conn, bindings_table, _binding_rows(parent, now))
-                if parent.timeline:
-                    conn.execute(queries.insert_timeline(), _timeline_rows(parent, now))
-                if parent.facts:
-                    write_facts(self, conn, [FactRow(parent.client_id, parent.run_id, f) for f in parent.facts], now)
+            if waiting:  # the finished steps are skipped when the parent resumes: keep what they learnt now
+                self._write_learnt(conn, parent, now)
             if created:
                 self.after_enqueue(conn)
         return DependencyOutcome(child_id, child_state, last_error, parent_waiting=waiting)
+
+    def _write_learnt(self, conn: Connection, t: Transition, now: datetime) -> None:
+        """Bindings, timeline events and facts of one transition."""
+        if t.bindings:
+            self.insert_ignore(conn, bindings_table, _binding_rows(t, now))
+        if t.timeline:
+            conn.execute(queries.insert_timeline(), _timeline_rows(t, now))
+        if t.facts:
+            write_facts(self, conn, [FactRow(t.client_id, t.run_id, f) for f in t.facts], now)
 
     def rescue_expired(self, now: datetime, max_failures: int = 10) -> int:
         """Re-queue runs whose lease expired (dead after ``max_failures``); returns how many."""
