@@ -95,10 +95,15 @@ class TestBusinessCentralContract(ConnectorContract):
                 await sink.aclose()
 
         asyncio.run(ship_three())
-        # Every stream is polled: three shipments, no sales orders (BC deletes an order it posts),
-        # and the on hand of each inventory item (the first inventory poll is a full snapshot).
+        return PollWorld(connection(), httpx.ASGITransport(app=app), "shipments", 3)
+
+    def poll_worlds(self) -> list[PollWorld]:
+        shipments = self.poll_world()
+        assert shipments is not None
+        app = make_app()
+        # The first inventory poll is a full snapshot: the on hand of every inventory item.
         items = len(app.state.businesscentral.item_ids())
-        return PollWorld(connection(), httpx.ASGITransport(app=app), "shipments", 3 + items)
+        return [shipments, PollWorld(connection(), httpx.ASGITransport(app=app), "inventory", items)]
 
     async def seed_and_read_all(self, count: int) -> tuple[set[str], list[str]] | None:
         client = client_for(make_app(), page_size=3)

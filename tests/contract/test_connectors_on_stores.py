@@ -123,7 +123,8 @@ def only_stream(pollers: tuple[PollStream, ...], world: PollWorld) -> PollWorld:
     """The world with every other stream of the connector switched off (``poll.<stream>.enabled``)."""
     poll = {stream.name: {"enabled": stream.name == world.stream} for stream in pollers}
     settings = {**world.connection.settings, "poll": poll}
-    return dataclasses.replace(world, connection=dataclasses.replace(world.connection, settings=settings))
+    connection = dataclasses.replace(world.connection, id=f"{world.connection.id}-{world.stream}", settings=settings)
+    return dataclasses.replace(world, connection=connection)
 
 
 def check_poll(system: str, world: PollWorld, db_url: str) -> None:

@@ -25,21 +25,33 @@ from tradewire.services.tenants import Tenants
 if TYPE_CHECKING:
     from tests.integration.conftest import World
 
-BODIES: dict[str, dict[str, Any]] = {"/v1/runs/replay": {"dead": True}}
+BODIES: dict[str, dict[str, Any]] = {
+    "/v1/runs/replay": {"dead": True},
+    "/v1/keys": {"name": "matrix", "role": "client_viewer"},
+    "/v1/clients": {"name": "Matrix store"},
+}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def v1_routes(world: World) -> list[tuple[str, str]]:
-    """Every /v1 operation the app publishes in its OpenAPI document."""
+def v1_routes(world: World) -> list[tuple[str, str, Permission]]:
+    """Every /v1 operation the app publishes, with the permission it needs.
+
+    The default is ``read`` for GET and ``operate`` for other methods; a route that needs more
+    says so as ``x-permission`` in the OpenAPI document.
+    """
     app = create_app(world.settings, world.store, build_ingest(world.settings, world.store))
     found = [
-        (method.upper(), path)
+        (method.upper(), path, Permission(spec.get("x-permission") or default_permission(method)))
         for path, operations in app.openapi()["paths"].items()
         if path.startswith("/v1")
-        for method in operations
+        for method, spec in operations.items()
     ]
     assert len(found) >= 8, found
     return found
+
+
+def default_permission(method: str) -> str:
+    return Permission.OPERATE.value if method.upper() in MUTATING else Permission.READ.value
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
@@ -89,10 +101,6 @@ async def call(client: httpx.AsyncClient, method: str, path: str, target: str) -
     return await client.request(method, path, headers=headers)
 
 
-def needed(method: str, path: str) -> Permission:
-    return Permission.OPERATE if method in MUTATING else Permission.READ
-
-
 def test_the_access_matrix(world: World) -> None:
     routes = v1_routes(world)
     ids = world_ids(world)
@@ -106,10 +114,10 @@ def test_the_access_matrix(world: World) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://tradewire.test") as client:
             for role, key in keys.items():
                 client.headers["Authorization"] = f"Bearer {key}"
-                for method, template in routes:
+                for method, template, permission in routes:
                     path = fill(template, ids)
                     own = await call(client, method, path, world.client_id)
-                    allowed = needed(method, template) in ROLE_PERMISSIONS[role]
+                    allowed = permission in ROLE_PERMISSIONS[role]
                     if not allowed and own.status_code != 403:
                         breaches.append(f"{role} {method} {path} own: {own.status_code} (want 403)")
                     if allowed and own.status_code in (401, 403):
@@ -137,7 +145,7 @@ def test_revoked_expired_and_unknown_keys_get_401_on_every_endpoint(world: World
     async def main() -> None:
         async with api(world, role=None) as client:
             for key in (revoked, expired, forged, "tw_nonsense", ""):
-                for method, template in routes:
+                for method, template, _ in routes:
                     headers = {"Authorization": f"Bearer {key}"} if key else {}
                     response = await client.request(method, fill(template, ids), headers=headers, json={})
                     answers.append((f"{method} {template} with {key[:15] or 'nothing'}", response.status_code))

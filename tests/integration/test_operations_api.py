@@ -7,34 +7,18 @@ actions are audited.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import select
+from tests.integration.test_webhook_api import api
 
-from tradewire.api.app import create_app
 from tradewire.runtime.store.port import RunState
 from tradewire.runtime.store.tables import audit
-from tradewire.services.processes import build_ingest
 from tradewire.tenancy.context import client_scope
 
 if TYPE_CHECKING:
     from tests.integration.conftest import World
-
-
-@asynccontextmanager
-async def api(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app over ASGI, with its own receiver (closed on exit)."""
-    ingest = build_ingest(world.settings, world.store)
-    transport = httpx.ASGITransport(app=create_app(world.settings, world.store, ingest))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://tradewire.test") as client:
-            yield client
-    finally:
-        await ingest.batcher.aclose()
-        ingest.db.shutdown()
 
 
 def assert_problem(response: httpx.Response, status: int, kind: str, *phrases: str) -> None:
@@ -62,9 +46,10 @@ def order_run_waiting(world: World) -> bool:
 
 
 def audited(world: World) -> list[tuple[str, str, str]]:
-    """(actor, action, target) of the audit trail."""
+    """(actor kind, action, target) of the audit trail; API actors are ``api_key:<name> (<id>)``."""
     with world.store.engine.connect() as conn:  # type: ignore[attr-defined]
-        return [tuple(r) for r in conn.execute(select(audit.c.actor, audit.c.action, audit.c.target))]
+        rows = conn.execute(select(audit.c.actor, audit.c.action, audit.c.target))
+        return [("api" if actor.startswith("api_key:") else actor, action, target) for actor, action, target in rows]
 
 
 def test_release_by_api_is_audited_and_bad_input_gets_clear_problems(world: World) -> None:
@@ -144,7 +129,7 @@ def test_exceptions_api_lists_shows_and_resolves_with_clear_errors(world: World)
             assert_problem(bad, 422, "invalid-request")
             done = await client.post(f"/v1/exceptions/{exception_id}/resolve", json={"reason": "SKU added by hand"})
             assert done.status_code == 200
-            assert done.json()["resolved_by"] == "api"
+            assert done.json()["resolved_by"].startswith("api_key:test partner_admin")
             again = await client.post(f"/v1/exceptions/{exception_id}/resolve", json={"reason": "twice"})
             assert_problem(again, 409, "conflict", "already resolved")
             assert (await client.get("/v1/exceptions")).json() == []

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tradewire import __version__
 from tradewire.api import problems
 from tradewire.api.deps import AppState, StateDep
+from tradewire.api.routes_access import router as access_router
 from tradewire.api.routes_operations import router as operations_router
 from tradewire.api.routes_returns import router as returns_router
 from tradewire.api.routes_runs import router as runs_router
@@ -41,6 +42,7 @@ def create_app(settings: Settings, store: Store, ingest: WebhookIngest) -> FastA
     app.include_router(runs_router)
     app.include_router(returns_router)
     app.include_router(operations_router)
+    app.include_router(access_router)
 
     @app.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness and database reachability")
     def healthz(app_state: StateDep) -> Health:

@@ -59,7 +59,7 @@ def export(app: Starlette) -> str:
 
 
 def poll(app: Starlette, cursor: str | None) -> tuple[list[PolledRecord], str | None]:
-    (stream,) = SPEC.pollers
+    [stream] = [s for s in SPEC.pollers if s.name == "item_fulfillments"]
 
     async def go() -> tuple[list[PolledRecord], str | None]:
         poller = stream.open(CONNECTION, UnlimitedBudget(), httpx.ASGITransport(app=app))
