@@ -17,6 +17,7 @@ from tradewire.connectors.amazon.operations import RATE_LIMITS
 from tradewire.connectors.amazon.poller import ORDERS_STREAM
 from tradewire.connectors.amazon.reader import make_order_reader
 from tradewire.connectors.amazon.settings import AmazonSecrets, AmazonSettings
+from tradewire.connectors.amazon.stock import open_inventory_publisher
 from tradewire.connectors.amazon.webhooks import AmazonNotifications
 from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
 
@@ -64,6 +65,7 @@ SPEC = ConnectorSpec(
         "inventory": Writes(preview_listings_patch, "patchListingsItem body (fulfillment_availability quantity)"),
     },
     pollers=(ORDERS_STREAM,),
+    inventory_publisher=open_inventory_publisher,
     capabilities=(
         "webhooks.orders",
         "order_source",

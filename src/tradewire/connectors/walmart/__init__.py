@@ -14,6 +14,7 @@ from tradewire.connectors.walmart.mapping import (
 )
 from tradewire.connectors.walmart.poller import open_order_reader, open_orders_poller
 from tradewire.connectors.walmart.settings import WalmartSecrets, WalmartSettings
+from tradewire.connectors.walmart.stock import open_inventory_publisher
 from tradewire.connectors.walmart.webhooks import WalmartWebhooks
 
 
@@ -60,6 +61,7 @@ SPEC = ConnectorSpec(
         "inventory": Writes(inventory_to_walmart, "PUT /v3/inventory?sku= body (one record of the inventory feed)"),
     },
     pollers=(PollStream(name="orders", every_seconds=60.0, open=open_orders_poller),),
+    inventory_publisher=open_inventory_publisher,
     capabilities=(
         "webhooks.orders",
         "webhooks.subscribe",

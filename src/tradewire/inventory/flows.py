@@ -1,0 +1,77 @@
+"""The ledger's two flows: commitments from orders, on-hand figures from the ERP/WMS.
+
+``inventory_reserve`` runs for ``order.created``, ``order.updated`` and ``order.cancelled`` with the
+order's ordering key (after the order's earlier events). It records the order's open units as
+one :class:`OrderCommitment` fact; the store turns the difference with what the order held into
+COMMIT/RELEASE movements in the run's transaction, keyed by order, SKU and order version, so a
+retry or replay commits nothing twice and an older version never undoes a newer one.
+
+``inventory_snapshot`` runs for ``inventory.updated`` messages (a WMS webhook, an ERP on-hand poll):
+each canonical :class:`InventoryLevel` becomes an :class:`OnHandSnapshot` fact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradewire.canonical import InventoryLevel, Order
+from tradewire.canonical.order import OrderStatus
+from tradewire.errors import MappingError
+from tradewire.flows.context import StepContext
+from tradewire.flows.engine import Flow, Step
+from tradewire.flows.orders import load_order, map_order, order_version
+from tradewire.flows.records import load_records
+from tradewire.runtime.store.port_inventory import OnHandSnapshot, OrderCommitment
+
+RESERVE = "inventory_reserve"
+SNAPSHOT = "inventory_snapshot"
+
+
+def open_lines(order: Order) -> dict[str, int]:
+    """SKU → units the order holds (none once cancelled; lines without a SKU hold nothing)."""
+    if order.status is OrderStatus.CANCELLED:
+        return {}
+    lines: dict[str, int] = {}
+    for line in order.lines:
+        if line.sku:
+            lines[line.sku] = lines.get(line.sku, 0) + line.quantity
+    return lines
+
+
+async def reserve(ctx: StepContext) -> dict[str, Any]:
+    """Record the order's open units (the store commits or releases the difference)."""
+    order = load_order(ctx)
+    lines = open_lines(order)
+    if ctx.claimed.topic == "order.cancelled":
+        lines = {}
+    version = order_version(order)
+    ctx.record(OrderCommitment(order.id, order.source.connection_id, version, lines))
+    return {"order_id": order.id, "version": version, "lines": lines}
+
+
+async def record_on_hand(ctx: StepContext) -> dict[str, Any]:
+    """Record each on-hand figure the message carries (older figures are ignored by the store)."""
+    records = await load_records(ctx, "inventory")
+    figures: list[dict[str, Any]] = []
+    for record in records:
+        if not isinstance(record, InventoryLevel):
+            raise MappingError(f"the inventory source gave a {type(record).__name__}, not an InventoryLevel")
+        on_hand = record.on_hand if record.on_hand is not None else record.available
+        ctx.record(OnHandSnapshot(record.sku, record.location, on_hand, record.as_of))
+        figures.append({"sku": record.sku, "location": record.location, "on_hand": on_hand})
+    return {"figures": figures}
+
+
+RESERVE_FLOW = Flow(
+    name=RESERVE,
+    version=1,
+    description="Channel order → inventory commitments (commit, adjust, release)",
+    steps=(Step("map_order", map_order), Step("reserve", reserve)),
+)
+
+SNAPSHOT_FLOW = Flow(
+    name=SNAPSHOT,
+    version=1,
+    description="ERP/WMS on-hand figures → inventory ledger",
+    steps=(Step("record_on_hand", record_on_hand),),
+)
