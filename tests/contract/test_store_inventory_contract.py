@@ -107,7 +107,8 @@ def test_policies_are_versioned_audited_and_publications_become_listings(store: 
         assert (first.version, second.version) == (1, 2)
         assert [d.sku for d in store.dirty_skus()] == ["A"]  # a new policy republishes everything
         current = store.get_inventory_policy()
-        assert current is not None and current.document == {"channels": [{"connection": "c1"}]}
+        assert current is not None
+        assert current.document == {"channels": [{"connection": "c1"}]}
         assert [p.version for p in store.inventory_policy_history()] == [2, 1]
         store.record_publications(
             [Publication("A", "c1", 3, 2, True, changed_at=T0), Publication("B", "c1", 1, 2, False, "unknown SKU")],

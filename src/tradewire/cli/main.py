@@ -8,6 +8,7 @@ from tradewire import __version__
 from tradewire.cli.config import config_app
 from tradewire.cli.connectors_cmd import connectors_app
 from tradewire.cli.demo import demo
+from tradewire.cli.inventory import inventory_app
 from tradewire.cli.mapcmd import map_command
 from tradewire.cli.processes import migrate, scheduler, serve, worker
 from tradewire.cli.runs import connections_app, dead_app, runs_app
@@ -30,6 +31,7 @@ app.add_typer(dead_app, name="dead-letters")
 app.add_typer(config_app, name="config")
 app.add_typer(connections_app, name="connections")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(inventory_app, name="inventory")
 
 
 @app.command()

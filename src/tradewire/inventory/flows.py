@@ -24,6 +24,7 @@ from tradewire.flows.records import load_records
 from tradewire.runtime.store.port_inventory import OnHandSnapshot, OrderCommitment
 
 RESERVE = "inventory_reserve"
+CANCELLED_SUFFIX = "~cancelled"
 SNAPSHOT = "inventory_snapshot"
 
 
@@ -42,9 +43,11 @@ async def reserve(ctx: StepContext) -> dict[str, Any]:
     """Record the order's open units (the store commits or releases the difference)."""
     order = load_order(ctx)
     lines = open_lines(order)
-    if ctx.claimed.topic == "order.cancelled":
-        lines = {}
     version = order_version(order)
+    if ctx.claimed.topic == "order.cancelled" or order.status is OrderStatus.CANCELLED:
+        lines = {}
+        # A cancellation is final: it sorts after any update of the same time (``…~cancelled`` > ``…``).
+        version = max(version, order.cancelled_at.isoformat() if order.cancelled_at else "") + CANCELLED_SUFFIX
     ctx.record(OrderCommitment(order.id, order.source.connection_id, version, lines))
     return {"order_id": order.id, "version": version, "lines": lines}
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from tradewire.canonical import InventoryLevel
-from tradewire.errors import AuthError, ConfigError, ConnectionPaused, RetryableError, TradewireError
+from tradewire.errors import AuthError, ConfigError, ConnectionPaused, NotFound, RetryableError, TradewireError
 from tradewire.flows.context import FlowEnv
 from tradewire.inventory.allocation import SkuAllocation, affected_skus, allocate, skus_needed
 from tradewire.inventory.policy import AllocationPolicy, policy_from_document
@@ -158,7 +158,7 @@ class OutboxPublisher:
         """Send one channel's changes in batches until done, out of budget, or refused."""
         try:
             publisher: Any = await self.env.vendor(connection_id, "inventory_publisher")
-        except (ConnectionPaused, ConfigError) as exc:
+        except (ConnectionPaused, ConfigError, NotFound) as exc:
             report.deferred[connection_id] = str(exc)
             return
         now = self.env.clock()

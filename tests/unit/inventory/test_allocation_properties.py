@@ -74,7 +74,7 @@ def test_no_sale_oversells_and_listings_respect_policy_and_availability(
                 order_id = f"o{step}"
                 store.record_facts([OrderCommitment(order_id, str(channel), version, {str(sku): int(str(units))})], now)
                 orders.append((order_id, str(channel)))
-                [pos] = [p for p in store.stock_positions([str(sku)])]
+                [pos] = list(store.stock_positions([str(sku)]))
                 assert pos.committed <= pos.physical, "a sale committed more than is on hand"
             elif orders:
                 order_id, channel = orders.pop(int(str(event[1])) % len(orders))
