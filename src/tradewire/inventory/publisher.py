@@ -18,7 +18,7 @@ newer change arrived meanwhile (``seq``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,7 @@ from tradewire.flows.context import FlowEnv
 from tradewire.inventory.allocation import SkuAllocation, affected_skus, allocate, skus_needed
 from tradewire.inventory.policy import AllocationPolicy, policy_from_document
 from tradewire.runtime.store.port_inventory import DirtySku, Publication
-from tradewire.tenancy.context import client_scope
+from tradewire.tenancy.context import client_scope, require_client
 
 log = logging.getLogger("tradewire.inventory")
 
@@ -89,10 +89,21 @@ def pending_changes(
 class OutboxPublisher:
     """Sends changed channel quantities (one instance per scheduler or CLI run)."""
 
-    def __init__(self, env: FlowEnv, *, max_skus: int = 1000) -> None:
+    def __init__(
+        self,
+        env: FlowEnv,
+        *,
+        max_skus: int = 1000,
+        open_publisher: Callable[[str], Awaitable[Any]] | None = None,
+    ) -> None:
+        """``open_publisher`` (connection id → its ``InventoryPublisher``) defaults to the SPEC's."""
         self.env = env
         self.store = env.store
         self.max_skus = max_skus
+        self.open_publisher = open_publisher or self._spec_publisher
+
+    async def _spec_publisher(self, connection_id: str) -> Any:
+        return await self.env.vendor(connection_id, "inventory_publisher")
 
     async def tick(self) -> dict[str, int]:
         """Drain every client's outbox once (the scheduler job)."""
@@ -157,12 +168,12 @@ class OutboxPublisher:
     ) -> None:
         """Send one channel's changes in batches until done, out of budget, or refused."""
         try:
-            publisher: Any = await self.env.vendor(connection_id, "inventory_publisher")
+            publisher: Any = await self.open_publisher(connection_id)
         except (ConnectionPaused, ConfigError, NotFound) as exc:
             report.deferred[connection_id] = str(exc)
             return
         now = self.env.clock()
-        client_id = (await self.env.connection(connection_id)).connection.client_id
+        client_id = require_client()
         size = max(1, int(publisher.max_batch))
         for start in range(0, len(changes), size):
             batch = changes[start : start + size]
@@ -186,8 +197,11 @@ class OutboxPublisher:
             publications: list[Publication] = []
             for change in batch:
                 outcome = by_sku.get(change.sku)
-                accepted = outcome is not None and outcome.accepted
-                error = None if accepted else (outcome.error if outcome is not None else "no answer for this SKU")
+                if outcome is None:  # not sent (the budget ran out mid-batch): it waits for the next tick
+                    report.deferred[connection_id] = "rate budget spent mid-batch"
+                    continue
+                accepted = outcome.accepted
+                error = None if accepted else outcome.error
                 publications.append(
                     Publication(change.sku, connection_id, change.quantity, version, accepted, error, change.changed_at)
                 )
@@ -204,3 +218,5 @@ class OutboxPublisher:
             await self.env.db.call(self.store.record_publications, publications, sent_at)
             if progress is not None:
                 progress(report.sent + report.refused, todo)
+            if connection_id in report.deferred:
+                return
