@@ -118,3 +118,16 @@ def test_policies_are_versioned_audited_and_publications_become_listings(store: 
         assert (listing.sku, listing.quantity, listing.policy_version) == ("A", 3, 2)
         log = store.list_publications()
         assert [(p.sku, p.accepted, p.error) for p in log] == [("B", False, "unknown SKU"), ("A", True, None)]
+
+
+def test_each_channel_holds_the_open_units_of_its_own_orders(store: Store) -> None:
+    client, _ = tenant(store)
+    with client_scope(client):
+        store.record_facts(
+            [OrderCommitment("o1", "shop", V1, {"A": 3}), OrderCommitment("o2", "amz", V1, {"A": 2})], T0
+        )
+        store.record_facts([OrderCommitment("o1", "shop", V2, {"A": 1})], T0)  # two cancelled on shop
+        ship = StockMovement("ship:s2:A", StockMovementKind.SHIP, "A", 2, reference="o2", at=T0)
+        store.record_facts([ship], T0)
+        held = {(h.connection_id, h.open, h.sold) for h in store.channel_positions(["A"])}
+        assert held == {("shop", 1, 3), ("amz", 0, 2)}  # sold never goes down: channels count their own sales

@@ -3,11 +3,15 @@
 For one SKU:
 
 1. **Available** = Σ over locations of max(0, physical − safety stock) − committed (never < 0).
-2. **Shares** partition the available pool, so the quantities listed on all channels together
-   never exceed it: a channel with a ``percentage`` gets ⌊available × p⌋; channels without one
-   split what is left equally; rounding leftovers go to those channels in priority order. Each
-   share is capped by what is still unlisted (served in priority order) and, when the channel
-   sells from some locations only, by what those locations hold.
+2. **Shares** partition the sellable pool (on hand − safety stock − orders of channels outside the
+   policy): a channel with a ``percentage`` gets ⌊pool × p⌋; channels without one split what is
+   left equally; rounding leftovers go to those channels in priority order. A channel's own open
+   orders count against its own share only, so **a sale on one channel never changes what the
+   others list** (and the channel itself already lowered its listing when it sold). If a channel
+   sold beyond its share (orders in flight during a publication), the excess is taken from the
+   lowest-priority channels. Quantities listed on all channels together never exceed available:
+   each is capped by what is still unlisted (in priority order) and, when the channel sells from
+   some locations only, by what those locations hold.
 3. **Channel rules** then only lower a share: ``buffer`` is subtracted, ``max_listed`` caps it, a
    quantity below ``floor`` becomes 0. Units they hold back are not given to other channels.
 
@@ -21,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tradewire.inventory.policy import AllocationPolicy, ChannelPolicy
-from tradewire.runtime.store.port_inventory import StockPosition
+from tradewire.runtime.store.port_inventory import ChannelPosition, StockPosition
 
 
 @dataclass(frozen=True)
@@ -81,22 +85,49 @@ def _shares(available: int, channels: Sequence[ChannelPolicy]) -> dict[str, int]
     return shares
 
 
-def allocate_sku(sku: str, positions: Sequence[StockPosition], policy: AllocationPolicy) -> SkuAllocation:
-    """Each channel's quantity of a plain (non-bundle) SKU."""
+def allocate_sku(
+    sku: str,
+    positions: Sequence[StockPosition],
+    policy: AllocationPolicy,
+    channel_open: Mapping[str, int] | None = None,
+) -> SkuAllocation:
+    """Each channel's quantity of a plain (non-bundle) SKU.
+
+    ``channel_open`` holds the units each channel's own open orders hold: they count against that
+    channel's share, so a sale on one channel never changes what the others list.
+    """
     available, why = available_of(positions, policy)
     committed = sum(p.committed for p in positions)
     channels = policy.ordered_channels()
-    shares = _shares(available, channels)
+    opened = {c.connection: max(0, (channel_open or {}).get(c.connection, 0)) for c in channels}
+    other = max(0, committed - sum(opened.values()))  # orders of channels outside the policy
+    pool = max(0, _sellable(positions, policy, None) - other)
+    shares = _shares(pool, channels)
+    raw = {c.connection: shares[c.connection] - opened[c.connection] for c in channels}
+    deficit = sum(max(0, -q) for q in raw.values())  # channels that sold beyond their share (a race)
+    quantities = {cid: max(0, q) for cid, q in raw.items()}
+    taken: dict[str, int] = {}
+    for channel in reversed(channels):  # the lowest priority gives up units first
+        take = min(deficit, quantities[channel.connection])
+        quantities[channel.connection] -= take
+        taken[channel.connection] = take
+        deficit -= take
     unlisted = available
     result: list[ChannelQuantity] = []
     for channel in channels:
-        share = shares[channel.connection]
-        lines = [
-            f"share {share} ({channel.percentage:g}% of {available})"
+        cid = channel.connection
+        share = shares[cid]
+        how = (
+            f"{channel.percentage:g}% of"
             if channel.percentage is not None
-            else f"share {share} (equal part of what percentages leave)"
-        ]
-        quantity = share
+            else "equal part of what percentages leave of"
+        )
+        lines = [f"share {share} ({how} pool {pool})"]
+        if opened[cid]:
+            lines.append(f"its open orders hold {opened[cid]} → {max(0, raw[cid])}")
+        if taken.get(cid):
+            lines.append(f"gives {taken[cid]} to orders other channels took beyond their shares")
+        quantity = quantities[cid]
         if channel.locations is not None:
             reach = max(0, _sellable(positions, policy, channel.locations) - committed)
             if reach < quantity:
@@ -115,8 +146,10 @@ def allocate_sku(sku: str, positions: Sequence[StockPosition], policy: Allocatio
             quantity = 0
             lines.append(f"below floor {channel.floor} → 0")
         unlisted -= quantity
-        result.append(ChannelQuantity(channel.connection, quantity, tuple(lines)))
-    return SkuAllocation(sku, available, tuple(result), why)
+        result.append(ChannelQuantity(cid, quantity, tuple(lines)))
+    return SkuAllocation(
+        sku, available, tuple(result), (*why, f"pool {pool} = sellable − orders of other channels {other}")
+    )
 
 
 def allocate_bundle(bundle: str, components: Mapping[str, SkuAllocation], policy: AllocationPolicy) -> SkuAllocation:
@@ -137,20 +170,28 @@ def allocate_bundle(bundle: str, components: Mapping[str, SkuAllocation], policy
     return SkuAllocation(bundle, available, tuple(result), (f"bundle available {available} from its components",))
 
 
-def allocate(skus: Iterable[str], positions: Sequence[StockPosition], policy: AllocationPolicy) -> list[SkuAllocation]:
+def allocate(
+    skus: Iterable[str],
+    positions: Sequence[StockPosition],
+    policy: AllocationPolicy,
+    channel_positions: Sequence[ChannelPosition] = (),
+) -> list[SkuAllocation]:
     """Allocations of ``skus`` (plain SKUs and bundles); a bundle needs its components' positions."""
     by_sku: dict[str, list[StockPosition]] = {}
     for position in positions:
         by_sku.setdefault(position.sku, []).append(position)
+    opened: dict[str, dict[str, int]] = {}
+    for held in channel_positions:
+        opened.setdefault(held.sku, {})[held.connection_id] = held.open
     wanted = sorted(set(skus))
     plain: dict[str, SkuAllocation] = {}
     for sku in wanted:
         if sku not in policy.bundles:
-            plain[sku] = allocate_sku(sku, by_sku.get(sku, []), policy)
+            plain[sku] = allocate_sku(sku, by_sku.get(sku, []), policy, opened.get(sku))
         else:
             for component in policy.bundles[sku]:
                 if component not in plain:
-                    plain[component] = allocate_sku(component, by_sku.get(component, []), policy)
+                    plain[component] = allocate_sku(component, by_sku.get(component, []), policy, opened.get(component))
     return [allocate_bundle(sku, plain, policy) if sku in policy.bundles else plain[sku] for sku in wanted]
 
 

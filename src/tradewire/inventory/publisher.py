@@ -18,7 +18,7 @@ newer change arrived meanwhile (``seq``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,7 @@ from tradewire.errors import AuthError, ConfigError, ConnectionPaused, NotFound,
 from tradewire.flows.context import FlowEnv
 from tradewire.inventory.allocation import SkuAllocation, affected_skus, allocate, skus_needed
 from tradewire.inventory.policy import AllocationPolicy, policy_from_document
-from tradewire.runtime.store.port_inventory import DirtySku, Publication
+from tradewire.runtime.store.port_inventory import ChannelListing, DirtySku, Publication
 from tradewire.tenancy.context import client_scope, require_client
 
 log = logging.getLogger("tradewire.inventory")
@@ -69,19 +69,32 @@ class Change:
     sku: str
     quantity: int
     changed_at: datetime | None
+    sold: int = 0
+    """The channel's sold counter for the SKU when the quantity was computed."""
 
 
 def pending_changes(
-    allocations: Sequence[SkuAllocation], listed: dict[tuple[str, str], int], changed_at: dict[str, datetime]
+    allocations: Sequence[SkuAllocation],
+    listed: Mapping[tuple[str, str], ChannelListing],
+    sold: Mapping[tuple[str, str], int],
+    changed_at: Mapping[str, datetime],
 ) -> dict[str, list[Change]]:
-    """Channel → quantities that differ from what it lists now (or that it never got)."""
+    """Channel → quantities that differ from what it shows now (or that it never got).
+
+    A channel lowers its own listing on each sale, so after a sale it already shows
+    ``published − sold since``; when that is the target, no call is needed (and none is made,
+    which also keeps an absolute set from overwriting sales still in flight).
+    """
     out: dict[str, list[Change]] = {}
     for allocation in allocations:
         for channel in allocation.channels:
-            if listed.get((allocation.sku, channel.connection_id)) == channel.quantity:
+            key = (allocation.sku, channel.connection_id)
+            current = listed.get(key)
+            sold_now = sold.get(key, 0)
+            if current is not None and current.expected_now(sold_now) == channel.quantity:
                 continue
             out.setdefault(channel.connection_id, []).append(
-                Change(allocation.sku, channel.quantity, changed_at.get(allocation.sku))
+                Change(allocation.sku, channel.quantity, changed_at.get(allocation.sku), sold_now)
             )
     return out
 
@@ -136,16 +149,19 @@ class OutboxPublisher:
         if not dirty:
             return report
         skus = affected_skus((d.sku for d in dirty), policy)
-        positions = await self.env.db.call(self.store.stock_positions, sorted(skus_needed(skus, policy)))
-        allocations = allocate(skus, positions, policy)
+        needed = sorted(skus_needed(skus, policy))
+        positions = await self.env.db.call(self.store.stock_positions, needed)
+        held = await self.env.db.call(self.store.channel_positions, sorted(set(needed) | skus))
+        allocations = allocate(skus, positions, policy, held)
         listings = await self.env.db.call(self.store.channel_listings, sorted(skus))
-        listed = {(item.sku, item.connection_id): item.quantity for item in listings}
+        listed = {(item.sku, item.connection_id): item for item in listings}
+        sold = {(item.sku, item.connection_id): item.sold for item in held}
         changed_at = {d.sku: d.changed_at for d in dirty}
         for bundle in skus - changed_at.keys():  # a bundle changes when its first-changed component did
             times = [changed_at[c] for c in policy.bundles.get(bundle, {}) if c in changed_at]
             if times:
                 changed_at[bundle] = min(times)
-        changes = pending_changes(allocations, listed, changed_at)
+        changes = pending_changes(allocations, listed, sold, changed_at)
         report.skus = len(skus)
         report.unchanged = sum(len(a.channels) for a in allocations) - sum(len(v) for v in changes.values())
         todo = sum(len(v) for v in changes.values())
@@ -203,7 +219,16 @@ class OutboxPublisher:
                 accepted = outcome.accepted
                 error = None if accepted else outcome.error
                 publications.append(
-                    Publication(change.sku, connection_id, change.quantity, version, accepted, error, change.changed_at)
+                    Publication(
+                        change.sku,
+                        connection_id,
+                        change.quantity,
+                        version,
+                        accepted,
+                        error,
+                        change.changed_at,
+                        sold_at_publish=change.sold,
+                    )
                 )
                 if accepted:
                     report.sent += 1

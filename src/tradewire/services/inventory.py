@@ -122,10 +122,16 @@ class InventoryService:
         policy: AllocationPolicy = policy_from_document(current.document)
         with client_scope(self.client_id):
             wanted = set(skus) if skus else {p.sku for p in self.store.stock_positions()} | set(policy.bundles)
-            positions = self.store.stock_positions(sorted(skus_needed(wanted, policy)))
+            needed = sorted(skus_needed(wanted, policy))
+            positions = self.store.stock_positions(needed)
+            held = self.store.channel_positions(sorted(set(needed) | wanted))
             listings = self.store.channel_listings(sorted(wanted))
-        listed = {(item.sku, item.connection_id): item.quantity for item in listings}
-        allocations: list[SkuAllocation] = allocate(wanted, positions, policy)
+        sold = {(item.sku, item.connection_id): item.sold for item in held}
+        listed = {
+            (item.sku, item.connection_id): item.expected_now(sold.get((item.sku, item.connection_id), 0))
+            for item in listings
+        }
+        allocations: list[SkuAllocation] = allocate(wanted, positions, policy, held)
         return [
             PreviewLine(a.sku, c.connection_id, c.quantity, listed.get((a.sku, c.connection_id)), a.why + c.why)
             for a in allocations

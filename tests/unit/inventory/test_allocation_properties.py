@@ -80,7 +80,9 @@ def test_no_sale_oversells_and_listings_respect_policy_and_availability(
                 order_id, channel = orders.pop(int(str(event[1])) % len(orders))
                 store.record_facts([OrderCommitment(order_id, channel, version, {})], now)
             positions = store.stock_positions()
-            for allocation in allocate(SKUS, positions, policy):
+            held = store.channel_positions(SKUS)
+            opened = {(h.sku, h.connection_id): h.open for h in held}
+            for allocation in allocate(SKUS, positions, policy, held):
                 total = 0
                 for got, rule in zip(allocation.channels, policy.ordered_channels(), strict=True):
                     assert got.quantity >= 0
@@ -88,8 +90,11 @@ def test_no_sale_oversells_and_listings_respect_policy_and_availability(
                     if rule.max_listed is not None:
                         assert got.quantity <= rule.max_listed
                     assert got.quantity == 0 or got.quantity >= rule.floor
-                    if rule.percentage is not None:
-                        assert got.quantity <= allocation.available * rule.percentage / 100
+                    if rule.percentage is not None:  # its listing and its own open orders stay within its share
+                        pool = sum(p.physical for p in positions if p.sku == allocation.sku)
+                        assert got.quantity + opened.get((allocation.sku, got.connection_id), 0) <= max(
+                            pool * rule.percentage / 100, opened.get((allocation.sku, got.connection_id), 0)
+                        )
                     listed[(allocation.sku, got.connection_id)] = got.quantity
                     total += got.quantity
                 assert total <= allocation.available, "channels together list more than is available"

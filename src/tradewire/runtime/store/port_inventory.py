@@ -74,6 +74,20 @@ class StockPosition:
 
 
 @dataclass(frozen=True)
+class ChannelPosition:
+    """A SKU's units held by one channel's orders: ``open`` (not shipped yet), ``sold`` (ever, monotonic).
+
+    Channels decrement their own listing on each sale, so the engine expects a channel to show
+    ``published − (sold now − sold at publication)`` and calls it only when its target differs.
+    """
+
+    sku: str
+    connection_id: str
+    open: int
+    sold: int
+
+
+@dataclass(frozen=True)
 class DirtySku:
     """A SKU whose channel quantities may have changed since ``changed_at`` (``seq`` fences the clear)."""
 
@@ -91,6 +105,12 @@ class ChannelListing:
     quantity: int
     policy_version: int
     published_at: datetime
+    sold_at_publish: int = 0
+    """The channel's ``sold`` counter when this quantity was computed."""
+
+    def expected_now(self, sold: int) -> int:
+        """What the channel shows now, having decremented its listing for each sale since."""
+        return max(0, self.quantity - max(0, sold - self.sold_at_publish))
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,7 @@ class Publication:
     changed_at: datetime | None = None
     """When the SKU first changed since its last publication (for change → channel latency)."""
     published_at: datetime | None = None
+    sold_at_publish: int = 0
 
 
 @dataclass(frozen=True)

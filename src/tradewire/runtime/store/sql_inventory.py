@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 
 from tradewire.runtime.store.port_inventory import (
     ChannelListing,
+    ChannelPosition,
     DirtySku,
     PolicyVersion,
     Publication,
@@ -26,6 +27,7 @@ from tradewire.runtime.store.tables import (
     inventory_listings,
     inventory_policies,
     inventory_publications,
+    stock_channel_positions,
     stock_positions,
 )
 from tradewire.tenancy.context import require_client
@@ -111,7 +113,24 @@ class InventoryMethods(SqlBase):
                     inventory_listings.c.client_id == client_id, inventory_listings.c.sku.in_(sorted(set(skus)))
                 )
             )
-            return [ChannelListing(r.sku, r.connection_id, r.quantity, r.policy_version, r.published_at) for r in rows]
+            return [
+                ChannelListing(r.sku, r.connection_id, r.quantity, r.policy_version, r.published_at, r.sold_at_publish)
+                for r in rows
+            ]
+
+    def channel_positions(self, skus: Sequence[str]) -> list[ChannelPosition]:
+        """Units of these SKUs held by each channel's orders."""
+        client_id = require_client()
+        if not skus:
+            return []
+        with self.read() as conn:
+            rows = conn.execute(
+                select(stock_channel_positions).where(
+                    stock_channel_positions.c.client_id == client_id,
+                    stock_channel_positions.c.sku.in_(sorted(set(skus))),
+                )
+            )
+            return [ChannelPosition(r.sku, r.connection_id, r.open, r.sold) for r in rows]
 
     def record_publications(self, publications: Sequence[Publication], now: datetime) -> None:
         """Log each quantity sent; accepted ones become the channel's current listing."""
@@ -129,6 +148,7 @@ class InventoryMethods(SqlBase):
                 "quantity": stmt.excluded.quantity,
                 "policy_version": stmt.excluded.policy_version,
                 "published_at": stmt.excluded.published_at,
+                "sold_at_publish": stmt.excluded.sold_at_publish,
             },
         )
         log_rows = [
@@ -153,6 +173,7 @@ class InventoryMethods(SqlBase):
                 "quantity": p.quantity,
                 "policy_version": p.policy_version,
                 "published_at": now,
+                "sold_at_publish": p.sold_at_publish,
             }
             for p in publications
             if p.accepted

@@ -25,7 +25,13 @@ from tradewire.runtime.store.facts import FactRow, fact_writer
 from tradewire.runtime.store.port_facts import StockMovement, StockMovementKind
 from tradewire.runtime.store.port_inventory import DEFAULT_LOCATION, OnHandSnapshot, OrderCommitment
 from tradewire.runtime.store.sql_base import SqlBase
-from tradewire.runtime.store.tables import inventory_dirty, inventory_orders, stock_movements, stock_positions
+from tradewire.runtime.store.tables import (
+    inventory_dirty,
+    inventory_orders,
+    stock_channel_positions,
+    stock_movements,
+    stock_positions,
+)
 
 
 def lock_skus(store: SqlBase, conn: Connection, client_id: str, skus: Iterable[str]) -> None:
@@ -81,6 +87,44 @@ def bump_position(
     )
 
 
+def bump_channel(
+    store: SqlBase,
+    conn: Connection,
+    client_id: str,
+    sku: str,
+    connection_id: str | None,
+    open_delta: int,
+    now: datetime,
+) -> None:
+    """Add to a channel's open units of a SKU (never below 0); a positive change also counts as sold."""
+    if connection_id is None:
+        return
+    stmt = store.dialect_insert(stock_channel_positions)
+    new_open = stock_channel_positions.c.open + open_delta
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[
+                stock_channel_positions.c.client_id,
+                stock_channel_positions.c.sku,
+                stock_channel_positions.c.connection_id,
+            ],
+            set_={
+                "open": case((new_open < 0, 0), else_=new_open),
+                "sold": stock_channel_positions.c.sold + max(0, open_delta),
+                "updated_at": now,
+            },
+        ),
+        {
+            "client_id": client_id,
+            "sku": sku,
+            "connection_id": connection_id,
+            "open": max(0, open_delta),
+            "sold": max(0, open_delta),
+            "updated_at": now,
+        },
+    )
+
+
 def _position(conn: Connection, client_id: str, sku: str, location: str) -> Any:
     return conn.execute(
         select(stock_positions).where(
@@ -123,6 +167,8 @@ def _note_shipped(
 ) -> None:
     """Shipped units of an order are no longer open on it (a later cancel or update must not touch them)."""
     row = _order_row(conn, client_id, order_id)
+    if row is not None:
+        bump_channel(store, conn, client_id, sku, row.connection_id, -qty, now)
     shipped = {k: int(v) for k, v in (row.shipped if row is not None else {}).items()}
     shipped[sku] = shipped.get(sku, 0) + qty
     _put_order(store, conn, client_id, order_id, {"shipped": shipped}, now)
@@ -212,7 +258,7 @@ def write_commitments(store: SqlBase, conn: Connection, rows: Sequence[FactRow],
             if delta == 0:
                 continue
             kind = StockMovementKind.COMMIT if delta > 0 else StockMovementKind.RELEASE
-            insert_movement(
+            inserted = insert_movement(
                 store,
                 conn,
                 {
@@ -229,6 +275,8 @@ def write_commitments(store: SqlBase, conn: Connection, rows: Sequence[FactRow],
                 },
                 now,
             )
+            if inserted:
+                bump_channel(store, conn, client_id, sku, fact.connection_id, delta, now)
         values = {"connection_id": fact.connection_id, "version": fact.version, "lines": ordered}
         _put_order(store, conn, client_id, fact.order_id, values, now)
 

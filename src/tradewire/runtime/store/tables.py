@@ -372,8 +372,21 @@ inventory_listings = Table(
     Column("sku", String(120), nullable=False),
     Column("connection_id", ID, nullable=False),
     Column("quantity", Integer, nullable=False),
+    Column("sold_at_publish", Integer, nullable=False, server_default="0"),
     Column("policy_version", Integer, nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "sku", "connection_id"),
+)
+
+stock_channel_positions = Table(
+    "stock_channel_positions",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("sku", String(120), nullable=False),
+    Column("connection_id", ID, nullable=False),
+    Column("open", Integer, nullable=False, server_default="0"),  # units of its orders not yet shipped
+    Column("sold", Integer, nullable=False, server_default="0"),  # units ever committed by its orders
+    Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("client_id", "sku", "connection_id"),
 )
 
