@@ -7,6 +7,7 @@ import asyncio
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from tradewire.services.demo_world import CATALOG
 from tradewire.services.inventory import InventoryService, publish_now
 from tradewire.tenancy.context import client_scope
 from tradewire.tenancy.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import World
 
 SKU = CATALOG[0][0]
 

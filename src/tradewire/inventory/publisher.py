@@ -50,6 +50,8 @@ class PublishReport:
     """Channel connection → why its quantities wait for the next tick."""
     latencies: list[float] = field(default_factory=list)
     """Seconds from each SKU's first change to its accepted publication."""
+    answered: set[tuple[str, str]] = field(default_factory=set)
+    """(SKU, channel) pairs the channel answered (accepted or refused) in this drain."""
 
     def as_dict(self) -> dict[str, int]:
         """Counters for the scheduler's log."""
@@ -167,7 +169,9 @@ class OutboxPublisher:
         todo = sum(len(v) for v in changes.values())
         for connection_id, channel_changes in sorted(changes.items()):
             await self._publish_channel(connection_id, channel_changes, version, report, todo, progress)
-        waiting = {c.sku for cid in report.deferred for c in changes.get(cid, [])}
+        waiting = {
+            c.sku for cid in report.deferred for c in changes.get(cid, []) if (c.sku, cid) not in report.answered
+        }
         waiting |= {b for sku in waiting for b in policy.bundles_of(sku)}
         waiting |= {c for b in waiting if b in policy.bundles for c in policy.bundles[b]}
         await self.env.db.call(self.store.clear_dirty, [d for d in dirty if d.sku not in waiting])
@@ -218,6 +222,7 @@ class OutboxPublisher:
                     continue
                 accepted = outcome.accepted
                 error = None if accepted else outcome.error
+                report.answered.add((change.sku, connection_id))
                 publications.append(
                     Publication(
                         change.sku,
