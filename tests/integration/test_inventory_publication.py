@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import World
 from tradewire.connectors.base.sandbox import LoopbackServer
 from tradewire.services.demo_systems import start_sandbox
 from tradewire.services.demo_world import CATALOG
