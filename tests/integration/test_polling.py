@@ -78,11 +78,11 @@ def shop_of(server: LoopbackServer) -> SandboxShop:
 
 
 def stored(world: World, connection_id: str) -> tuple[int, int]:
-    """Messages and ``order_to_erp`` runs of one connection (each order message also starts ``inventory_reserve``)."""
+    """Messages and ERP runs of one connection (each order message also starts ``inventory_reserve``)."""
     with world.store.engine.connect() as conn:  # type: ignore[attr-defined]
         m = conn.execute(select(func.count()).where(messages.c.connection_id == connection_id)).scalar_one()
         r = conn.execute(
-            select(func.count()).where(runs.c.connection_id == connection_id, runs.c.flow == "order_to_erp")
+            select(func.count()).where(runs.c.connection_id == connection_id, runs.c.flow != "inventory_reserve")
         ).scalar_one()
     return int(m), int(r)
 
