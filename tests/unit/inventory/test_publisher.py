@@ -109,3 +109,12 @@ def test_skus_not_sent_when_the_budget_runs_out_stay_dirty_and_go_next_time() ->
     sent = {sku: q for call in channels["amz"].calls for sku, q in call.items()}
     assert sent == dict.fromkeys("ABCDE", 2)
     assert sum(len(call) for call in channels["shop"].calls) == 5  # the shop got each SKU once
+
+
+def test_the_scheduler_tick_drains_every_client() -> None:
+    store, client, channels, publisher = setup()
+    with client_scope(client):
+        store.record_facts([OnHandSnapshot("A", None, 6, T0)], T0)
+    counters = asyncio.run(publisher.tick())
+    assert (counters["sent"], counters["deferred"]) == (2, 0)
+    assert channels["shop"].calls == [{"A": 3}]
