@@ -1,7 +1,8 @@
 """The ledger's two flows: commitments from orders, on-hand figures from the ERP/WMS.
 
 ``inventory_reserve`` runs for ``order.created``, ``order.updated`` and ``order.cancelled`` with the
-order's ordering key (after the order's earlier events). It records the order's open units as
+order's ordering key (after the order's earlier events). It records the order's open units
+(bundles as their components, per the client's policy) as
 one :class:`OrderCommitment` fact; the store turns the difference with what the order held into
 COMMIT/RELEASE movements in the run's transaction, keyed by order, SKU and order version, so a
 retry or replay commits nothing twice and an older version never undoes a newer one.
@@ -12,6 +13,7 @@ each canonical :class:`InventoryLevel` becomes an :class:`OnHandSnapshot` fact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tradewire.canonical import InventoryLevel, Order
@@ -21,6 +23,7 @@ from tradewire.flows.context import StepContext
 from tradewire.flows.engine import Flow, Step
 from tradewire.flows.orders import load_order, map_order, order_version
 from tradewire.flows.records import load_records
+from tradewire.inventory.policy import policy_from_document
 from tradewire.runtime.store.port_inventory import OnHandSnapshot, OrderCommitment
 
 RESERVE = "inventory_reserve"
@@ -39,10 +42,21 @@ def open_lines(order: Order) -> dict[str, int]:
     return lines
 
 
+def explode_bundles(lines: dict[str, int], bundles: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """Bundle lines as the component units they hold (a kit holds its parts, not a SKU of its own)."""
+    out: dict[str, int] = {}
+    for sku, units in lines.items():
+        for part, per_bundle in (bundles.get(sku) or {sku: 1}).items():
+            out[part] = out.get(part, 0) + units * per_bundle
+    return out
+
+
 async def reserve(ctx: StepContext) -> dict[str, Any]:
     """Record the order's open units (the store commits or releases the difference)."""
     order = load_order(ctx)
-    lines = open_lines(order)
+    stored = await ctx.env.db.call(ctx.env.store.get_inventory_policy)
+    bundles = policy_from_document(stored.document).bundles if stored is not None else {}
+    lines = explode_bundles(open_lines(order), bundles)
     version = order_version(order)
     if ctx.claimed.topic == "order.cancelled" or order.status is OrderStatus.CANCELLED:
         lines = {}
