@@ -21,7 +21,7 @@ from tradewire.runtime.store.port_inventory import (
     StockPosition,
 )
 from tradewire.runtime.store.sql_base import SqlBase
-from tradewire.runtime.store.sql_inventory_facts import mark_dirty
+from tradewire.runtime.store.sql_inventory_rows import mark_dirty
 from tradewire.runtime.store.tables import (
     inventory_dirty,
     inventory_listings,

@@ -15,7 +15,7 @@ Movement effects (only when the movement's key is new):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,118 +25,16 @@ from tradewire.runtime.store.facts import FactRow, fact_writer
 from tradewire.runtime.store.port_facts import StockMovement, StockMovementKind
 from tradewire.runtime.store.port_inventory import DEFAULT_LOCATION, OnHandSnapshot, OrderCommitment
 from tradewire.runtime.store.sql_base import SqlBase
+from tradewire.runtime.store.sql_inventory_rows import bump_channel, bump_position, lock_skus, mark_dirty, position_row
 from tradewire.runtime.store.tables import (
-    inventory_dirty,
     inventory_orders,
-    stock_channel_positions,
     stock_movements,
     stock_positions,
 )
 
 
-def lock_skus(store: SqlBase, conn: Connection, client_id: str, skus: Iterable[str]) -> None:
-    """Serialise ledger writers of these SKUs until the transaction ends."""
-    for sku in sorted(set(skus)):
-        store.lock_name(conn, f"inventory:{client_id}:{sku}")
-
-
-def mark_dirty(store: SqlBase, conn: Connection, client_id: str, skus: Iterable[str], now: datetime) -> None:
-    """Flag SKUs for the publisher; the first change since the last publication keeps its time."""
-    stmt = store.dialect_insert(inventory_dirty)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[inventory_dirty.c.client_id, inventory_dirty.c.sku],
-        set_={"seq": inventory_dirty.c.seq + 1},
-    )
-    rows = [{"client_id": client_id, "sku": sku, "seq": 1, "changed_at": now} for sku in sorted(set(skus))]
-    if rows:
-        conn.execute(upsert, rows)
-
-
-def bump_position(
-    store: SqlBase,
-    conn: Connection,
-    client_id: str,
-    sku: str,
-    location: str,
-    now: datetime,
-    *,
-    committed: int = 0,
-    adjust: int = 0,
-) -> None:
-    """Add to a position's committed units (never below 0) and on-hand adjustment, creating the row."""
-    stmt = store.dialect_insert(stock_positions)
-    new_committed = stock_positions.c.committed + committed
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[stock_positions.c.client_id, stock_positions.c.sku, stock_positions.c.location],
-            set_={
-                "committed": case((new_committed < 0, 0), else_=new_committed),
-                "adjust": stock_positions.c.adjust + adjust,
-                "updated_at": now,
-            },
-        ),
-        {
-            "client_id": client_id,
-            "sku": sku,
-            "location": location,
-            "on_hand": 0,
-            "adjust": adjust,
-            "committed": max(0, committed),
-            "updated_at": now,
-        },
-    )
-
-
-def bump_channel(
-    store: SqlBase,
-    conn: Connection,
-    client_id: str,
-    sku: str,
-    connection_id: str | None,
-    open_delta: int,
-    now: datetime,
-) -> None:
-    """Add to a channel's open units of a SKU (never below 0); a positive change also counts as sold."""
-    if connection_id is None:
-        return
-    stmt = store.dialect_insert(stock_channel_positions)
-    new_open = stock_channel_positions.c.open + open_delta
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[
-                stock_channel_positions.c.client_id,
-                stock_channel_positions.c.sku,
-                stock_channel_positions.c.connection_id,
-            ],
-            set_={
-                "open": case((new_open < 0, 0), else_=new_open),
-                "sold": stock_channel_positions.c.sold + max(0, open_delta),
-                "updated_at": now,
-            },
-        ),
-        {
-            "client_id": client_id,
-            "sku": sku,
-            "connection_id": connection_id,
-            "open": max(0, open_delta),
-            "sold": max(0, open_delta),
-            "updated_at": now,
-        },
-    )
-
-
-def _position(conn: Connection, client_id: str, sku: str, location: str) -> Any:
-    return conn.execute(
-        select(stock_positions).where(
-            stock_positions.c.client_id == client_id,
-            stock_positions.c.sku == sku,
-            stock_positions.c.location == location,
-        )
-    ).first()
-
-
 def _newer_than_figure(conn: Connection, client_id: str, sku: str, location: str, at: datetime) -> bool:
-    row = _position(conn, client_id, sku, location)
+    row = position_row(conn, client_id, sku, location)
     return row is None or row.on_hand_as_of is None or at > row.on_hand_as_of
 
 
@@ -186,7 +84,7 @@ def apply_movement(store: SqlBase, conn: Connection, client_id: str, m: dict[str
     elif kind is StockMovementKind.SHIP:
         shelf = -qty if _newer_than_figure(conn, client_id, sku, location, at) else 0
         # Orders commit without a location: consume the ship location's commitment first, then the default's.
-        here = _position(conn, client_id, sku, location)
+        here = position_row(conn, client_id, sku, location)
         from_here = min(qty, here.committed) if here is not None else 0
         bump_position(store, conn, client_id, sku, location, now, committed=-from_here, adjust=shelf)
         if qty > from_here and location != DEFAULT_LOCATION:
@@ -310,7 +208,7 @@ def write_snapshots(store: SqlBase, conn: Connection, rows: Sequence[FactRow], n
     for row in rows:
         fact: OnHandSnapshot = row.fact
         location = fact.location or DEFAULT_LOCATION
-        current = _position(conn, row.client_id, fact.sku, location)
+        current = position_row(conn, row.client_id, fact.sku, location)
         if current is not None and current.on_hand_as_of is not None and fact.as_of <= current.on_hand_as_of:
             continue  # an older or repeated figure
         values = {
