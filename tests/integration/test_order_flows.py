@@ -47,7 +47,7 @@ def test_order_becomes_one_sales_order_with_its_name_and_an_exported_event(world
     async def main() -> None:
         async with world.pipeline() as (ingest, _):
             assert await world.deliver(ingest, order) == "stored"
-            await world.settle(2)
+            await world.settle(3)
 
     asyncio.run(main())
     [so] = world.sales_orders_for(order)
@@ -56,6 +56,7 @@ def test_order_becomes_one_sales_order_with_its_name_and_an_exported_event(world
     runs = world.runs()
     assert sorted((r.flow, r.state) for r in runs) == [
         ("customer_to_erp", RunState.SUCCEEDED),
+        ("inventory_reserve", RunState.SUCCEEDED),
         ("order_to_erp", RunState.SUCCEEDED),
     ]
     record = next(s for s in world.run(world.runs(flow="order_to_erp")[0].id).steps if s.name == "record")
@@ -105,6 +106,7 @@ def test_first_order_of_a_new_customer_waits_for_the_customer_then_completes(wor
     asyncio.run(main())
     assert {r.flow: r.state for r in world.runs()} == {
         "customer_to_erp": RunState.SUCCEEDED,
+        "inventory_reserve": RunState.SUCCEEDED,
         "order_to_erp": RunState.SUCCEEDED,
     }
     assert len(world.sales_orders_for(order)) == 1

@@ -82,10 +82,12 @@ def shop_of(server: LoopbackServer) -> SandboxShop:
 
 
 def stored(world: World, connection_id: str) -> tuple[int, int]:
-    """Messages and runs of one connection."""
+    """Messages and ERP runs of one connection (each order message also starts ``inventory_reserve``)."""
     with world.store.engine.connect() as conn:  # type: ignore[attr-defined]
         m = conn.execute(select(func.count()).where(messages.c.connection_id == connection_id)).scalar_one()
-        r = conn.execute(select(func.count()).where(runs.c.connection_id == connection_id)).scalar_one()
+        r = conn.execute(
+            select(func.count()).where(runs.c.connection_id == connection_id, runs.c.flow != "inventory_reserve")
+        ).scalar_one()
     return int(m), int(r)
 
 
@@ -172,7 +174,7 @@ def test_polled_orders_reach_the_erp_exactly_once(world: World, shop_server: Loo
             service.on_enqueued = bundle.worker.wake
             await poll_now(service)
             await poll_now(service)  # the overlap again: duplicates, no new runs
-            await world.settle(expected_runs=4 + 4)  # order runs and their customer runs
+            await world.settle(expected_runs=4 + 4 + 4)  # order runs, their customer runs, inventory runs
 
     asyncio.run(scenario())
     for order in created:

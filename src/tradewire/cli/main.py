@@ -9,6 +9,7 @@ from tradewire.cli.audit import audit_app
 from tradewire.cli.config import config_app
 from tradewire.cli.connectors_cmd import connectors_app
 from tradewire.cli.demo import demo
+from tradewire.cli.inventory import inventory_app
 from tradewire.cli.mapcmd import map_command
 from tradewire.cli.operations import exceptions_app, orders_app, reconcile_app
 from tradewire.cli.processes import migrate, scheduler, serve, worker
@@ -44,6 +45,7 @@ app.add_typer(returns_app, name="returns")
 app.add_typer(orders_app, name="orders")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(reconcile_app, name="reconcile")
+app.add_typer(inventory_app, name="inventory")
 
 
 @app.command()

@@ -13,10 +13,12 @@ from tradewire.flows import (
     shipment_to_channel,
 )
 from tradewire.flows.engine import Flow
+from tradewire.inventory import flows as inventory_flows
 
 FLOWS: dict[str, Flow] = {f.name: f for f in (order_to_erp.FLOW, customer_to_erp.FLOW, order_cancel_to_erp.FLOW)}
 FLOWS |= {f.name: f for f in (return_sync.FLOW, return_inspect.FLOW, refund_sync.FLOW, refund_sync.CHILD_FLOW)}
 FLOWS |= {f.name: f for f in (shipment_to_channel.FLOW, invoice_in_erp.FLOW)}
+FLOWS |= {f.name: f for f in (inventory_flows.RESERVE_FLOW, inventory_flows.SNAPSHOT_FLOW)}
 
 # canonical event → flows it starts (same for every channel that emits the event)
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
@@ -34,6 +36,11 @@ EVENT_ROUTES |= {
     "shipment.voided": (shipment_to_channel.NAME,),
     "shipment_batch.notified": (shipment_to_channel.NAME,),
 }
+# inventory: every order change commits or releases stock (a refund of unshipped units releases it too);
+# on-hand figures from ERPs and warehouses are snapshots
+for _event in ("order.created", "order.updated", "order.cancelled", "order.refunded"):
+    EVENT_ROUTES[_event] += (inventory_flows.RESERVE,)
+EVENT_ROUTES["inventory.updated"] = (inventory_flows.SNAPSHOT,)
 
 
 def flows_for(event_type: str) -> list[Flow]:

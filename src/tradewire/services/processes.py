@@ -15,12 +15,14 @@ from tradewire.flows.engine import FlowEngine
 from tradewire.flows.registry import FLOWS
 from tradewire.flows.retry import RetryPolicy
 from tradewire.governance.audit_chain import AuditSigner
+from tradewire.inventory.publisher import OutboxPublisher
 from tradewire.runtime.dbthread import DbExecutor
 from tradewire.runtime.scheduler import Scheduler
 from tradewire.runtime.store.factory import open_store
 from tradewire.runtime.store.port import Store
 from tradewire.runtime.worker import Worker
 from tradewire.services.ingest import IngestBatcher, WebhookIngest
+from tradewire.services.inventory import publisher_env
 from tradewire.services.polling import PollingService
 from tradewire.services.reconcile_job import ReconcileJob
 from tradewire.settings import Settings
@@ -91,6 +93,7 @@ def build_scheduler(
         transport=transport,
         public_url=settings.api.public_url,
     )
+    inventory = OutboxPublisher(publisher_env(settings, store, db))
     return Scheduler(
         store,
         settings.scheduler,
@@ -98,7 +101,7 @@ def build_scheduler(
         max_rescues=settings.worker.max_rescues,
         clock=utcnow,
         db=db,
-        jobs=[polling.tick, reconcile_job(settings, store, db).tick],
+        jobs=[polling.tick, inventory.tick, reconcile_job(settings, store, db).tick],
     )
 
 

@@ -18,6 +18,7 @@ from tradewire.connectors.amazon.operations import RATE_LIMITS
 from tradewire.connectors.amazon.poller import ORDERS_STREAM
 from tradewire.connectors.amazon.reader import make_order_reader
 from tradewire.connectors.amazon.settings import AmazonSecrets, AmazonSettings
+from tradewire.connectors.amazon.stock import open_inventory_publisher
 from tradewire.connectors.amazon.webhooks import AmazonNotifications
 from tradewire.connectors.base.spec import ConnectorSpec, Reads, Writes
 
@@ -66,6 +67,7 @@ SPEC = ConnectorSpec(
     },
     shipment_sink=make_shipment_sink,
     pollers=(ORDERS_STREAM,),
+    inventory_publisher=open_inventory_publisher,
     capabilities=(
         "webhooks.orders",
         "order_source",

@@ -24,7 +24,12 @@ class InventoryPublisher(Protocol):
     max_batch: int
 
     async def publish(self, levels: Sequence[InventoryLevel]) -> list[PublishOutcome]:
-        """Set each level's ``available`` as the SKU's listed quantity (absolute, not a delta)."""
+        """Set each level's ``available`` as the SKU's listed quantity (absolute, not a delta).
+
+        Returns one outcome per SKU sent. When the rate budget or the vendor stops it part-way,
+        it returns the outcomes so far (SKUs without one were not sent and are retried later);
+        it raises ``RetryableError`` only when nothing was sent, ``AuthError`` on refused credentials.
+        """
         ...
 
     async def aclose(self) -> None:

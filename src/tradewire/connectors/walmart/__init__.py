@@ -16,6 +16,7 @@ from tradewire.connectors.walmart.mapping import (
 from tradewire.connectors.walmart.poller import open_order_reader, open_orders_poller
 from tradewire.connectors.walmart.refunds import make_refund_sink, refund_from_order
 from tradewire.connectors.walmart.settings import WalmartSecrets, WalmartSettings
+from tradewire.connectors.walmart.stock import open_inventory_publisher
 from tradewire.connectors.walmart.webhooks import WalmartWebhooks
 
 
@@ -65,6 +66,7 @@ SPEC = ConnectorSpec(
     pollers=(PollStream(name="orders", every_seconds=60.0, open=open_orders_poller),),
     sources={"refund": RecordSource(refund_from_order, description="refunds made outside Tradewire on a polled PO")},
     refund_sink=make_refund_sink,
+    inventory_publisher=open_inventory_publisher,
     capabilities=(
         "webhooks.orders",
         "webhooks.subscribe",

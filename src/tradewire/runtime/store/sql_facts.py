@@ -25,7 +25,8 @@ from tradewire.runtime.store.port_facts import (
     StoredObject,
 )
 from tradewire.runtime.store.sql_base import SqlBase
-from tradewire.runtime.store.tables import exceptions, objects, stock_movements
+from tradewire.runtime.store.sql_inventory_facts import write_movements
+from tradewire.runtime.store.tables import exceptions, objects
 from tradewire.tenancy.context import require_client
 
 
@@ -94,26 +95,8 @@ def write_resolutions(store: SqlBase, conn: Connection, rows: Sequence[FactRow],
 
 @fact_writer(StockMovement)
 def write_stock_movements(store: SqlBase, conn: Connection, rows: Sequence[FactRow], now: datetime) -> None:
-    """Append each movement once (a repeated key is ignored)."""
-    store.insert_ignore(
-        conn,
-        stock_movements,
-        [
-            {
-                "client_id": row.client_id,
-                "key": row.fact.key,
-                "kind": row.fact.kind.value,
-                "sku": row.fact.sku,
-                "location": row.fact.location,
-                "quantity": row.fact.quantity,
-                "reference": row.fact.reference,
-                "run_id": row.run_id,
-                "at": row.fact.at or now,
-                "recorded_at": now,
-            }
-            for row in rows
-        ],
-    )
+    """Append each movement once (a repeated key is ignored) and keep the ledger's positions current."""
+    write_movements(store, conn, rows, now)
 
 
 @fact_writer(ObjectSnapshot)

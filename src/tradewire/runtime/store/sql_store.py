@@ -6,6 +6,7 @@ from tradewire.runtime.store.sql_access import AccessMethods
 from tradewire.runtime.store.sql_audit import AuditMethods
 from tradewire.runtime.store.sql_facts import FactMethods
 from tradewire.runtime.store.sql_fulfilment import FulfilmentMethods
+from tradewire.runtime.store.sql_inventory import InventoryMethods
 from tradewire.runtime.store.sql_operations import OperationsMethods
 from tradewire.runtime.store.sql_returns import ReturnMethods
 from tradewire.runtime.store.sql_tenant import TenantMethods
@@ -21,5 +22,6 @@ class SqlStore(
     ReturnMethods,
     OperationsMethods,
     FulfilmentMethods,
+    InventoryMethods,
 ):
     """Every port method, on SQLAlchemy Core."""

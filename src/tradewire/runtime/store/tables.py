@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Dialect,
     Float,
@@ -398,4 +399,95 @@ order_holds = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("client_id", "order_id"),
     Index("ix_order_holds_client_id_state_held_at", "client_id", "state", "held_at"),
+)
+
+# --- inventory ---
+
+stock_positions = Table(
+    "stock_positions",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("sku", String(120), nullable=False),
+    Column("location", String(120), nullable=False),  # "" is the default location
+    Column("on_hand", Integer, nullable=False, server_default="0"),
+    Column("on_hand_as_of", UtcDateTime),
+    Column("adjust", Integer, nullable=False, server_default="0"),
+    Column("committed", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "sku", "location"),
+)
+
+inventory_orders = Table(
+    "inventory_orders",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("order_id", String(255), nullable=False),
+    Column("connection_id", ID),
+    Column("version", String(64), nullable=False),
+    Column("lines", JSON, nullable=False),  # SKU → units ordered (as of ``version``)
+    Column("shipped", JSON, nullable=False),  # SKU → units shipped (from SHIP movements)
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "order_id"),
+)
+
+inventory_dirty = Table(
+    "inventory_dirty",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("sku", String(120), nullable=False),
+    Column("seq", Integer, nullable=False, server_default="1"),
+    Column("changed_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "sku"),
+)
+
+inventory_listings = Table(
+    "inventory_listings",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("sku", String(120), nullable=False),
+    Column("connection_id", ID, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("sold_at_publish", Integer, nullable=False, server_default="0"),
+    Column("policy_version", Integer, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "sku", "connection_id"),
+)
+
+stock_channel_positions = Table(
+    "stock_channel_positions",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("sku", String(120), nullable=False),
+    Column("connection_id", ID, nullable=False),
+    Column("open", Integer, nullable=False, server_default="0"),  # units of its orders not yet shipped
+    Column("sold", Integer, nullable=False, server_default="0"),  # units ever committed by its orders
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "sku", "connection_id"),
+)
+
+inventory_publications = Table(
+    "inventory_publications",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("sku", String(120), nullable=False),
+    Column("connection_id", ID, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("error", Text),
+    Column("changed_at", UtcDateTime),
+    Column("published_at", UtcDateTime, nullable=False),
+    Index("ix_inventory_publications_client_id_sku_id", "client_id", "sku", "id"),
+)
+
+inventory_policies = Table(
+    "inventory_policies",
+    metadata,
+    Column("client_id", ID, ForeignKey("clients.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "version"),
 )

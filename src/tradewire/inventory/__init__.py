@@ -1,0 +1,1 @@
+"""The availability (ATP) engine: ledger positions → per-channel allocation → coalesced publication."""
