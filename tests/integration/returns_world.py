@@ -106,9 +106,15 @@ class Shop:
         return self.service().list()
 
     def movements(self) -> list[tuple[str, str, int]]:
+        """What the returns did to stock (kind, SKU, units); the orders' own commitments are left out."""
         engine = self.world.store.engine  # type: ignore[attr-defined]
         with engine.connect() as conn:
-            rows = conn.execute(select(stock_movements).where(stock_movements.c.client_id == self.world.client_id))
+            rows = conn.execute(
+                select(stock_movements).where(
+                    stock_movements.c.client_id == self.world.client_id,
+                    stock_movements.c.kind.in_(("restock", "refurbish", "write_off")),
+                )
+            )
             return sorted((r.kind, r.sku, r.quantity) for r in rows)
 
     def walmart_refunds(self, po: str) -> list[str]:

@@ -48,7 +48,7 @@ def test_an_order_cancelled_while_held_never_reaches_the_erp(world: World) -> No
             await world.deliver(ingest, order)
             await world.wait_for(lambda: held(world), "the order to be held")
             await world.deliver(ingest, cancelled, topic="orders/cancelled")
-            await world.settle(2)
+            await world.settle(4)  # export and cancel, and the stock reservation and its release
 
     asyncio.run(main())
     assert world.ns.sales_orders() == []
@@ -56,6 +56,7 @@ def test_an_order_cancelled_while_held_never_reaches_the_erp(world: World) -> No
     assert {r.flow: r.state for r in world.runs()} == {
         "order_to_erp": RunState.SUCCEEDED,
         "order_cancel_to_erp": RunState.SUCCEEDED,
+        "inventory_reserve": RunState.SUCCEEDED,
     }
     assert events(world, order["name"]) == ["order.held", "order.released", "order.export_skipped"]
 

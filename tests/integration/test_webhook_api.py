@@ -214,9 +214,9 @@ def test_duplicate_delivery_is_stored_once(world: World) -> None:
     assert (second.status_code, second.json()["status"]) == (200, "duplicate")
     assert second.json()["message_id"] == first.json()["message_id"]
     assert world.message_count() == 1
-    runs = world.runs()
-    assert [r.flow for r in runs] == ["order_to_erp"]
-    assert runs[0].id == first.json()["run_ids"][0]
+    runs = world.runs()  # an order starts its export and its stock reservation
+    assert sorted(r.flow for r in runs) == ["inventory_reserve", "order_to_erp"]
+    assert sorted(r.id for r in runs) == sorted(first.json()["run_ids"])
 
 
 def test_replayed_delivery_of_an_old_event_is_a_duplicate(world: World) -> None:
@@ -231,7 +231,7 @@ def test_replayed_delivery_of_an_old_event_is_a_duplicate(world: World) -> None:
 
     assert asyncio.run(main()) == ["stored", "duplicate"]
     assert world.message_count() == 1
-    assert len(world.runs()) == 1
+    assert sorted(r.flow for r in world.runs()) == ["inventory_reserve", "order_to_erp"]
 
 
 def _batch_stats() -> tuple[float, float]:
@@ -265,9 +265,10 @@ def test_fifty_concurrent_deliveries_over_http_are_stored_once_in_shared_commits
     assert {r.json()["status"] for r in responses} == {"stored"}
     assert len({r.json()["message_id"] for r in responses}) == 50
     assert world.message_count() == 50
-    runs = world.runs()
+    runs = world.runs(flow="order_to_erp")
     assert len(runs) == 50
-    assert {r.state for r in runs} == {RunState.QUEUED}
+    assert len(world.runs(flow="inventory_reserve")) == 50
+    assert {r.state for r in world.runs()} == {RunState.QUEUED}
     assert after[1] - before[1] == 50  # every message went through the batcher
     assert after[0] - before[0] < 50, "each delivery had a transaction of its own (no group commit)"
 
@@ -302,20 +303,22 @@ def test_unmappable_order_is_stored_then_dead_lettered_with_its_raw_body(
             ack = await client.post(webhook_path(world), content=body, headers=world.headers(body))
             assert ack.status_code == 200, ack.text
             assert ack.json()["status"] == "stored"
-            await world.settle(1)
+            await world.settle(2)  # the export and the stock reservation both map the order
             dead = (await client.get("/v1/dead-letters")).json()
             message = (await client.get(f"/v1/messages/{ack.json()['message_id']}")).json()
             return {"ack": ack.json(), "dead": dead, "message": message}
 
     seen = asyncio.run(main())
-    [run] = world.runs()
+    [run] = world.runs(flow="order_to_erp")
     assert run.state is RunState.DEAD
     assert run.last_error is not None
     assert run.last_error.startswith("map_order: ")
     assert reason in run.last_error
     assert str(order["id"]) in run.last_error
-    assert [d["id"] for d in seen["dead"]] == [run.id]
-    assert seen["dead"][0]["last_error"] == run.last_error
+    reserve = world.runs(flow="inventory_reserve")[0]
+    assert reserve.state is RunState.DEAD
+    assert sorted(d["id"] for d in seen["dead"]) == sorted([run.id, reserve.id])
+    assert {d["last_error"] for d in seen["dead"]} == {run.last_error}
     assert seen["message"]["body"] == body.decode()
     assert seen["message"]["body_encoding"] == "utf-8"
     assert seen["message"]["topic"] == "order.created"
@@ -335,10 +338,10 @@ def test_runs_api_lists_shows_and_replays_runs(world: World) -> None:
         async with world.pipeline() as (ingest, _):
             good = await ingest.receive("shopify", world.shopify_id, body, world.headers(body))
             bad = await ingest.receive("shopify", world.shopify_id, spoiled_body, world.headers(spoiled_body))
-            await world.settle(3)
-        return good.run_ids[0], bad.run_ids[0]
+            await world.settle(5)  # each order also reserves stock; the spoiled one's runs both die
+        return good.run_ids[0], sorted(bad.run_ids)
 
-    good_id, dead_id = asyncio.run(exported())
+    good_id, dead_ids = asyncio.run(exported())
 
     async def operate() -> dict[str, httpx.Response]:
         async with api(world) as client:
@@ -358,21 +361,23 @@ def test_runs_api_lists_shows_and_replays_runs(world: World) -> None:
 
     r = asyncio.run(operate())
     listed = r["all"].json()
-    assert sorted(x["flow"] for x in listed) == ["customer_to_erp", "order_to_erp", "order_to_erp"]
+    assert sorted(x["flow"] for x in listed) == [
+        "customer_to_erp", "inventory_reserve", "inventory_reserve", "order_to_erp", "order_to_erp",
+    ]  # fmt: skip
     assert [x["id"] for x in r["filtered"].json()] == [good_id]
     one = r["one"].json()
     assert one["state"] == "succeeded"
     assert [s["name"] for s in one["steps"]] == ORDER_STEPS.split(", ")
     assert one["steps"][-1]["output"]["sales_order_ref"] == world.sales_orders_for(order)[0].id
-    assert [x["id"] for x in r["dead"].json()] == [dead_id]
+    assert sorted(x["id"] for x in r["dead"].json()) == dead_ids
     assert_problem(r["bad_step"], 409, "conflict", "'send_invoice'", ORDER_STEPS)
     assert r["from_step"].status_code == 200
     assert r["from_step"].json() == {"queued": [good_id], "from_step": "upsert_sales_order"}
     assert_problem(r["active"], 409, "conflict", "still active")
     assert_problem(r["neither"], 409, "conflict", "dead=true")
-    assert r["bulk_dead"].json()["queued"] == [dead_id]
+    assert r["bulk_dead"].json()["queued"] == dead_ids
     assert r["after"].json()["state"] == "queued"
-    assert world.run(dead_id).state is RunState.QUEUED
+    assert {world.run(run_id).state for run_id in dead_ids} == {RunState.QUEUED}
 
 
 def test_unknown_ids_and_bad_query_parameters_are_problems(world: World) -> None:
@@ -416,7 +421,7 @@ def test_health_metrics_and_openapi(world: World) -> None:
     health = r["health"].json()
     assert health["status"] == "ok"
     assert health["database"] == world.store.dialect
-    assert health["runs"] == {"queued": 1}
+    assert health["runs"] == {"queued": 2}  # the order's export and its stock reservation
     assert 'tradewire_webhooks_total{outcome="stored",system="shopify"}' in r["metrics"].text
     paths = set(r["openapi"].json()["paths"])
     assert {
@@ -453,7 +458,7 @@ def test_api_token_guards_v1_but_not_webhooks(world_factory: Callable[..., World
         assert r[key].headers["www-authenticate"] == "Bearer"
     assert r["webhook"].status_code == 200
     assert r["webhook"].json()["status"] == "stored"
-    assert [x["flow"] for x in r["right"].json()] == ["order_to_erp"]
+    assert sorted(x["flow"] for x in r["right"].json()) == ["inventory_reserve", "order_to_erp"]
 
 
 def test_a_paused_connection_is_resumed_through_the_api(world: World) -> None:

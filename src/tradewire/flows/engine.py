@@ -58,6 +58,14 @@ class Flow:
     steps: tuple[Step, ...]
     retry: RetryPolicy | None = None
     description: str = ""
+    ordering_lane: str | None = None
+    """Runs of this flow queue in their own lane of the event's ordering key (``<key>|<lane>``):
+    in order among themselves, but never behind another flow's runs of the same object (a held
+    order's export must not delay its stock reservation)."""
+
+    def ordering_key_for(self, key: str | None) -> str | None:
+        """The ordering key this flow's run gets for an event ordered by ``key``."""
+        return f"{key}|{self.ordering_lane}" if key is not None and self.ordering_lane else key
 
     def step_names(self) -> list[str]:
         """Names in execution order."""

@@ -115,6 +115,9 @@ async def _newer_run(ctx: StepContext) -> RunRecord | None:
     later = [
         r
         for r in runs
-        if r.id != me.id and r.state in ACTIVE_STATES and (r.ordering_seq, r.id) > (me.ordering_seq, me.id)
+        if r.id != me.id
+        and r.flow in (me.flow, CANCEL_FLOW)  # a newer version of the order, or its cancellation
+        and r.state in ACTIVE_STATES
+        and (r.ordering_seq, r.id) > (me.ordering_seq, me.id)
     ]
     return min(later, key=lambda r: (r.ordering_seq, r.id)) if later else None

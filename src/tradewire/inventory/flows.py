@@ -84,6 +84,7 @@ RESERVE_FLOW = Flow(
     version=1,
     description="Channel order → inventory commitments (commit, adjust, release)",
     steps=(Step("map_order", map_order), Step("reserve", reserve)),
+    ordering_lane="inventory",
 )
 
 SNAPSHOT_FLOW = Flow(

@@ -174,7 +174,12 @@ def inbound_item(
 ) -> IngestItem:
     """The message (and the runs its event starts) for one inbound event, webhook or poll."""
     runs = tuple(
-        NewRun(flow=f.name, flow_version=f.version, ordering_key=event.ordering_key, ordering_seq=event.ordering_seq)
+        NewRun(
+            flow=f.name,
+            flow_version=f.version,
+            ordering_key=f.ordering_key_for(event.ordering_key),
+            ordering_seq=event.ordering_seq,
+        )
         for f in flows_for(event.event_type)
     )
     return IngestItem(

@@ -224,3 +224,12 @@ def test_facts_of_a_successful_run_commit_with_it_and_a_retry_keeps_earlier_ones
     assert outcome.state is RunState.RETRY_SCHEDULED
     with client_scope(client):
         assert [e.key for e in store.list_exceptions(ExceptionFilter())] == ["qty:R2"]
+
+
+def test_a_flow_with_its_own_lane_never_queues_behind_another_flows_runs() -> None:
+    from tradewire.flows.registry import flows_for
+
+    lanes = {f.name: f.ordering_key_for("order:c1:42") for f in flows_for("order.created")}
+    assert lanes["order_to_erp"] == "order:c1:42"
+    assert lanes["inventory_reserve"] == "order:c1:42|inventory"  # a held export must not delay the reservation
+    assert one_step(lambda ctx: None).ordering_key_for(None) is None
