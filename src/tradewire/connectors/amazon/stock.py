@@ -17,8 +17,7 @@ from tradewire.connectors.amazon.client import AmazonClient
 from tradewire.connectors.amazon.reader import client_for
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.spec import Connection
-from tradewire.connectors.base.stock import PublishOutcome
-from tradewire.errors import RetryableError, VendorRejected
+from tradewire.connectors.base.stock import PublishOutcome, publish_each
 
 
 class AmazonInventoryPublisher:
@@ -36,19 +35,7 @@ class AmazonInventoryPublisher:
             AuthError: credentials refused (the connection is paused by the caller).
             RetryableError: 429/5xx or no budget left before the first SKU (later: the outcomes so far).
         """
-        outcomes: list[PublishOutcome] = []
-        for level in levels:
-            try:
-                await self.client.set_quantity(level)
-            except RetryableError:
-                if not outcomes:
-                    raise
-                return outcomes  # the rest were not sent: the caller keeps them for its next try
-            except VendorRejected as exc:
-                outcomes.append(PublishOutcome(level.sku, False, str(exc)))
-            else:
-                outcomes.append(PublishOutcome(level.sku, True))
-        return outcomes
+        return await publish_each(levels, self.client.set_quantity)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

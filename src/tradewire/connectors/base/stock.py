@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from tradewire.canonical import InventoryLevel
+from tradewire.errors import RetryableError, VendorRejected
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,27 @@ class InventoryPublisher(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+async def publish_each(
+    levels: Sequence[InventoryLevel], send: Callable[[InventoryLevel], Awaitable[object]]
+) -> list[PublishOutcome]:
+    """Publish one SKU per call, as :meth:`InventoryPublisher.publish` promises.
+
+    A SKU the vendor refuses is reported and the others go on; a throttle or outage before the
+    first SKU raises ``RetryableError``, after it returns the outcomes so far (the rest were not
+    sent: the caller keeps them for its next try).
+    """
+    outcomes: list[PublishOutcome] = []
+    for level in levels:
+        try:
+            await send(level)
+        except RetryableError:
+            if not outcomes:
+                raise
+            return outcomes
+        except VendorRejected as exc:
+            outcomes.append(PublishOutcome(level.sku, False, str(exc)))
+        else:
+            outcomes.append(PublishOutcome(level.sku, True))
+    return outcomes

@@ -15,10 +15,9 @@ import httpx
 from tradewire.canonical import InventoryLevel
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.spec import Connection
-from tradewire.connectors.base.stock import PublishOutcome
+from tradewire.connectors.base.stock import PublishOutcome, publish_each
 from tradewire.connectors.walmart.client import WalmartClient
 from tradewire.connectors.walmart.webhooks import secrets_of, settings_of
-from tradewire.errors import RetryableError, VendorRejected
 
 
 class WalmartInventoryPublisher:
@@ -36,19 +35,7 @@ class WalmartInventoryPublisher:
             AuthError: credentials refused (the connection is paused by the caller).
             RetryableError: 429/5xx or no budget left before the first SKU (later: the outcomes so far).
         """
-        outcomes: list[PublishOutcome] = []
-        for level in levels:
-            try:
-                await self.client.update_inventory(level.sku, level.available)
-            except RetryableError:
-                if not outcomes:
-                    raise
-                return outcomes  # the rest were not sent: the caller keeps them for its next try
-            except VendorRejected as exc:
-                outcomes.append(PublishOutcome(level.sku, False, str(exc)))
-            else:
-                outcomes.append(PublishOutcome(level.sku, True))
-        return outcomes
+        return await publish_each(levels, lambda level: self.client.update_inventory(level.sku, level.available))
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

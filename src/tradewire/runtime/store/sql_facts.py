@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, Update, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from tradewire.errors import Conflict, NotFound
 from tradewire.runtime.store.facts import FactRow, fact_writer, write_facts
@@ -69,28 +70,29 @@ def write_exceptions(store: SqlBase, conn: Connection, rows: Sequence[FactRow], 
         )
 
 
+def resolve_open(client_id: str, condition: ColumnElement[bool], actor: str, resolution: str, now: datetime) -> Update:
+    """Resolve this client's open exceptions that meet ``condition``."""
+    return (
+        update(exceptions)
+        .where(exceptions.c.client_id == client_id, condition, exceptions.c.state == ExceptionState.OPEN.value)
+        .values(
+            state=ExceptionState.RESOLVED.value,
+            resolved_at=now,
+            resolved_by=actor,
+            resolution=resolution,
+            updated_at=now,
+        )
+    )
+
+
 @fact_writer(ExceptionsResolved)
 def write_resolutions(store: SqlBase, conn: Connection, rows: Sequence[FactRow], now: datetime) -> None:
     """Resolve the open exceptions each fact names (keys never opened, or already resolved: no-op)."""
     for row in rows:
         fact: ExceptionsResolved = row.fact
-        if not fact.keys:
-            continue
-        conn.execute(
-            update(exceptions)
-            .where(
-                exceptions.c.client_id == row.client_id,
-                exceptions.c.key.in_(list(fact.keys)),
-                exceptions.c.state == ExceptionState.OPEN.value,
-            )
-            .values(
-                state=ExceptionState.RESOLVED.value,
-                resolved_at=now,
-                resolved_by=fact.resolved_by,
-                resolution=fact.resolution,
-                updated_at=now,
-            )
-        )
+        if fact.keys:
+            keys = exceptions.c.key.in_(list(fact.keys))
+            conn.execute(resolve_open(row.client_id, keys, fact.resolved_by, fact.resolution, now))
 
 
 @fact_writer(StockMovement)
@@ -238,19 +240,7 @@ class FactMethods(SqlBase):
         client_id = require_client()
         with self.write() as conn:
             done = conn.execute(
-                update(exceptions)
-                .where(
-                    exceptions.c.client_id == client_id,
-                    exceptions.c.id == exception_id,
-                    exceptions.c.state == ExceptionState.OPEN.value,
-                )
-                .values(
-                    state=ExceptionState.RESOLVED.value,
-                    resolved_at=now,
-                    resolved_by=actor,
-                    resolution=resolution,
-                    updated_at=now,
-                )
+                resolve_open(client_id, exceptions.c.id == exception_id, actor, resolution, now)
             ).rowcount
         record = self.get_exception(exception_id)
         if done == 0:
@@ -263,20 +253,5 @@ class FactMethods(SqlBase):
         if not keys:
             return 0
         with self.write() as conn:
-            return int(
-                conn.execute(
-                    update(exceptions)
-                    .where(
-                        exceptions.c.client_id == client_id,
-                        exceptions.c.key.in_(list(keys)),
-                        exceptions.c.state == ExceptionState.OPEN.value,
-                    )
-                    .values(
-                        state=ExceptionState.RESOLVED.value,
-                        resolved_at=now,
-                        resolved_by=actor,
-                        resolution=resolution,
-                        updated_at=now,
-                    )
-                ).rowcount
-            )
+            keys_match = exceptions.c.key.in_(list(keys))
+            return int(conn.execute(resolve_open(client_id, keys_match, actor, resolution, now)).rowcount)
