@@ -148,11 +148,14 @@ def test_map_turns_a_shopify_order_into_canonical_json(tmp_path: Path) -> None:
     done = run_cli(["map", "shopify", "order", str(path)], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     canonical = json.loads(done.stdout)
-    assert canonical["total"] == "598.94"
+    # The docs example has two of its three lines removed after the sale (current_quantity 0):
+    # the canonical order is what is still to ship, matching Shopify's current_total_price.
+    assert canonical["total"] == "199.65"
     assert canonical["currency"] == "USD"
     assert canonical["number"] == "#1001"
-    assert canonical["subtotal"] == "597.00"
-    assert canonical["tax_total"] == "11.94"
+    assert canonical["subtotal"] == "199.00"
+    assert canonical["tax_total"] == "3.98"
+    assert [line["quantity"] for line in canonical["lines"]] == [0, 1, 0]
 
 
 def test_map_to_netsuite_builds_a_sales_order_with_external_id(tmp_path: Path) -> None:
@@ -181,7 +184,7 @@ def test_map_crosses_systems_the_way_the_flows_will(tmp_path: Path) -> None:
     sales_order = json.loads(to_bc.stdout)
     assert sales_order["externalDocumentNumber"] == canonical["id"].replace("-", "").upper()
     assert [line["quantity"] for line in sales_order["salesOrderLines"]] == [
-        line["quantity"] for line in canonical["lines"]
+        line["quantity"] for line in canonical["lines"] if line["quantity"] > 0  # removed lines are not sent
     ]
 
     shipment = json.loads(run_cli(["map", "shipstation", "shipment", str(SHIPSTATION_SHIPMENT)], cwd=tmp_path).stdout)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from tradewire.canonical import Customer, Order, canonical_id, customer_key
 from tradewire.connectors import get_spec
 from tradewire.connectors.base.payload import load_json_object
 from tradewire.errors import ConfigError, MappingError
-from tradewire.flows.context import StepContext
+from tradewire.flows.context import ParkRun, StepContext
 from tradewire.runtime.store.port_facts import ObjectSnapshot
 
 ERP_ROUTE = "erp"
@@ -30,6 +31,24 @@ async def map_order(ctx: StepContext) -> dict[str, Any]:
     When the stored message only names the order, the order is read from the vendor first;
     the step's output (the canonical order) is checkpointed, so a retry does not read it again.
     """
+    return await _map_order(ctx, share_read=False)
+
+
+async def map_order_read_by_export(ctx: StepContext) -> dict[str, Any]:
+    """``map_order`` for a flow that runs beside the order's export on the same message.
+
+    When the message only names the order, the export reads it from the vendor; this flow uses
+    that read (one vendor call per message, not one per flow) and waits for it, parked without a
+    failure, up to ``SHARED_READ_WAITS`` times before reading the order itself.
+    """
+    return await _map_order(ctx, share_read=True)
+
+
+SHARED_READ_WAITS = 6
+SHARED_READ_PAUSE = timedelta(seconds=1)
+
+
+async def _map_order(ctx: StepContext, *, share_read: bool) -> dict[str, Any]:
     source = await ctx.connection(ctx.source_connection_id)
     spec = get_spec(source.connection.system)
     if spec.order_source is None:
@@ -39,7 +58,17 @@ async def map_order(ctx: StepContext) -> dict[str, Any]:
         raise MappingError(f"run {ctx.claimed.run.id} has no message body to map")
     payload = load_json_object(body)
     reference = spec.order_source.reference(payload)
+    message_id = ctx.claimed.run.message_id
+    read_key = f"message:{message_id}"
     if reference is not None:
+        if share_read and message_id is not None:
+            stored = await ctx.env.db.call(ctx.env.store.get_object, READ_OBJECT, read_key)
+            if stored is not None:
+                order = Order.model_validate(stored.body)
+                ctx.memo["order"] = order
+                return stored.body
+            if ctx.claimed.run.attempt <= SHARED_READ_WAITS:
+                raise ParkRun(f"waiting for the export to read order {reference}", ctx.now() + SHARED_READ_PAUSE)
         # The message only names the order (a notification or a polled summary): read it whole.
         reader = await ctx.order_reader(source.connection.id)
         payload = await reader.fetch_order(reference)
@@ -47,7 +76,13 @@ async def map_order(ctx: StepContext) -> dict[str, Any]:
     ctx.memo["order"] = order
     canonical = order.model_dump(mode="json")
     ctx.record(ObjectSnapshot("order", order.id, order.number, order_version(order), canonical))
+    if reference is not None and message_id is not None:
+        ctx.record(ObjectSnapshot(READ_OBJECT, read_key, None, order_version(order), canonical))
     return canonical
+
+
+READ_OBJECT = "order_read"
+"""Snapshots of the order a thin message named, as read for it (shared by the flows of that message)."""
 
 
 def order_version(order: Order) -> str:

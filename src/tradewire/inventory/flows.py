@@ -21,7 +21,7 @@ from tradewire.canonical.order import OrderStatus
 from tradewire.errors import MappingError
 from tradewire.flows.context import StepContext
 from tradewire.flows.engine import Flow, Step
-from tradewire.flows.orders import load_order, map_order, order_version
+from tradewire.flows.orders import load_order, map_order_read_by_export, order_version
 from tradewire.flows.records import load_records
 from tradewire.inventory.policy import policy_from_document
 from tradewire.runtime.store.port_inventory import OnHandSnapshot, OrderCommitment
@@ -83,7 +83,7 @@ RESERVE_FLOW = Flow(
     name=RESERVE,
     version=1,
     description="Channel order → inventory commitments (commit, adjust, release)",
-    steps=(Step("map_order", map_order), Step("reserve", reserve)),
+    steps=(Step("map_order", map_order_read_by_export), Step("reserve", reserve)),
     ordering_lane="inventory",
 )
 
