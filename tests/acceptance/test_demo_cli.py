@@ -184,7 +184,9 @@ def test_map_crosses_systems_the_way_the_flows_will(tmp_path: Path) -> None:
     sales_order = json.loads(to_bc.stdout)
     assert sales_order["externalDocumentNumber"] == canonical["id"].replace("-", "").upper()
     assert [line["quantity"] for line in sales_order["salesOrderLines"]] == [
-        line["quantity"] for line in canonical["lines"] if line["quantity"] > 0  # removed lines are not sent
+        line["quantity"]
+        for line in canonical["lines"]
+        if line["quantity"] > 0  # removed lines are not sent
     ]
 
     shipment = json.loads(run_cli(["map", "shipstation", "shipment", str(SHIPSTATION_SHIPMENT)], cwd=tmp_path).stdout)
