@@ -15,7 +15,7 @@ from tradewire.governance.api_keys import generate_key, matches, split_key
 from tradewire.governance.permissions import Decision, Principal, Role, can_grant
 from tradewire.runtime.store.port import Store
 from tradewire.runtime.store.port_access import ApiKeyRecord
-from tradewire.services.tenants import check_name, client_ref
+from tradewire.services.tenants import check_name, client_ref, refs_of
 from tradewire.tenancy.context import client_scope
 
 MAX_LIFETIME = timedelta(days=730)
@@ -103,11 +103,8 @@ class AccessKeys:
         scope = client_id or (self.caller.client_id if self.caller and not self.caller.role.partner_level else None)
         if scope is None:
             return self.store.list_api_keys(partner_id)
-        ids = [
-            c.id
-            for c in self.store.list_client_records(partner_id)
-            if c.id == scope or scope in self.store.client_ancestors(c.id)
-        ]
+        refs = refs_of(self.store.list_client_records(partner_id))
+        ids = [cid for cid, ref in refs.items() if cid == scope or scope in ref.ancestors]
         return self.store.list_api_keys(partner_id, ids)
 
     def revoke(self, key_id: str) -> ApiKeyRecord:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tradewire.errors import Conflict, Forbidden, NotFound
-from tradewire.governance.permissions import ClientRef, Decision, Permission, Principal, authorize
+from tradewire.governance.permissions import ClientRef, Decision, Permission, Principal, authorize, in_scope
 from tradewire.runtime.store.port import Store
 from tradewire.runtime.store.port_access import ClientRecord, PartnerRecord
 from tradewire.tenancy.context import client_scope
@@ -46,6 +47,27 @@ def client_ref(store: Store, client_id: str) -> ClientRef:
     """The client as authorisation sees it."""
     record = store.get_client(client_id)
     return ClientRef(record.id, record.partner_id, store.client_ancestors(client_id))
+
+
+def refs_of(records: Sequence[ClientRecord]) -> dict[str, ClientRef]:
+    """Every listed client as authorisation sees it, ancestors derived from the parent links (no queries)."""
+    by_id = {c.id: c for c in records}
+
+    def ancestors(record: ClientRecord) -> tuple[str, ...]:
+        chain: list[str] = []
+        parent = record.parent_id
+        while parent is not None and parent in by_id and len(chain) < len(by_id):
+            chain.append(parent)
+            parent = by_id[parent].parent_id
+        return tuple(chain)
+
+    return {c.id: ClientRef(c.id, c.partner_id, ancestors(c)) for c in records}
+
+
+def visible_clients(caller: Principal, records: Sequence[ClientRecord]) -> list[ClientRecord]:
+    """The clients of ``records`` that exist for ``caller`` (its partner's, or its client's tree)."""
+    refs = refs_of(records)
+    return [c for c in records if in_scope(caller, refs[c.id])]
 
 
 def require(caller: Principal | None, permission: Permission, client: ClientRef | None, what: str) -> None:
@@ -131,10 +153,6 @@ class Tenants:
         if self.caller is not None and self.caller.partner_id != partner_id:
             raise NotFound(f"partner {partner_id!r} does not exist")
         records = self.store.list_client_records(partner_id)
-        if self.caller is not None and not self.caller.role.partner_level:
-            records = [
-                c
-                for c in records
-                if authorize(self.caller, Permission.READ, client_ref(self.store, c.id)) is Decision.ALLOWED
-            ]
+        if self.caller is not None:
+            records = visible_clients(self.caller, records)
         return ClientTree(partner, records)
