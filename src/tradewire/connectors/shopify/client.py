@@ -234,6 +234,21 @@ class ShopifyAdminClient:
         """Close pooled connections."""
         await self._http.aclose()
 
+    async def create(self, mutation: str, variables: Mapping[str, Any], *, operation: str, created: str) -> str:
+        """Run a create mutation (``fulfillmentCreate``…) and return the id of what it made (``created``).
+
+        Raises:
+            VendorRejected: user errors, no payload, or no id in the answer; and see :meth:`execute`.
+        """
+        answer = await self.execute(mutation, variables, cost=MUTATION_COST, operation=operation)
+        payload = answer.get(operation)
+        raise_user_errors(payload, operation=operation)
+        assert payload is not None
+        made = payload.get(created) or {}
+        if not made.get("id"):
+            raise VendorRejected(f"shopify {operation} returned no {created}", system=SYSTEM)
+        return str(made["id"])
+
     async def execute(
         self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float, operation: str
     ) -> dict[str, Any]:

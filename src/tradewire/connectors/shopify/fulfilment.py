@@ -19,7 +19,7 @@ import httpx
 from tradewire.canonical import Order, Shipment
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.spec import Connection
-from tradewire.connectors.shopify.client import MUTATION_COST, SYSTEM, ShopifyAdminClient, order_gid, raise_user_errors
+from tradewire.connectors.shopify.client import SYSTEM, ShopifyAdminClient, order_gid
 from tradewire.errors import VendorRejected
 
 FULFILLMENT_ORDERS_PAGE = 5
@@ -148,19 +148,12 @@ class ShopifyShipmentSink:
         tracking = tracking_input(shipment)
         if tracking is not None:
             fulfillment["trackingInfo"] = tracking
-        answer = await self.client.execute(
+        return await self.client.create(
             FULFILLMENT_CREATE_MUTATION,
             {"fulfillment": fulfillment, "key": idempotency_key("fulfillment", self.connection_id, shipment.id)},
-            cost=MUTATION_COST,
             operation="fulfillmentCreate",
+            created="fulfillment",
         )
-        payload = answer.get("fulfillmentCreate")
-        raise_user_errors(payload, operation="fulfillmentCreate")
-        assert payload is not None
-        created = payload.get("fulfillment") or {}
-        if not created.get("id"):
-            raise VendorRejected("shopify fulfillmentCreate returned no fulfillment", system=SYSTEM)
-        return str(created["id"])
 
     async def aclose(self) -> None:
         """Close the client."""

@@ -19,7 +19,7 @@ from tradewire.canonical import Disposition, Order, Return
 from tradewire.connectors.base.budget import RateBudget
 from tradewire.connectors.base.returns import refund_marker
 from tradewire.connectors.base.spec import Connection
-from tradewire.connectors.shopify.client import MUTATION_COST, SYSTEM, ShopifyAdminClient, order_gid, raise_user_errors
+from tradewire.connectors.shopify.client import SYSTEM, ShopifyAdminClient, order_gid
 from tradewire.connectors.shopify.fulfilment import idempotency_key
 from tradewire.connectors.shopify.inventory import LocationResolver
 from tradewire.errors import VendorRejected
@@ -123,19 +123,12 @@ class ShopifyRefundSink:
             "refundLineItems": refund_lines(ret, order, restock_location=restock),
             "transactions": refund_transactions(ret, order_ref, list(state.get("transactions") or [])),
         }
-        answer = await self.client.execute(
+        return await self.client.create(
             REFUND_CREATE_MUTATION,
             {"input": refund_input, "key": idempotency_key("refund", self.connection_id, ret.id)},
-            cost=MUTATION_COST,
             operation="refundCreate",
+            created="refund",
         )
-        payload = answer.get("refundCreate")
-        raise_user_errors(payload, operation="refundCreate")
-        assert payload is not None
-        refund = payload.get("refund") or {}
-        if not refund.get("id"):
-            raise VendorRejected("shopify refundCreate returned no refund", system=SYSTEM)
-        return str(refund["id"])
 
     async def aclose(self) -> None:
         """Close the client."""
